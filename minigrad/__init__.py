@@ -1,0 +1,100 @@
+"""minigrad: a NumPy autograd framework for seeing and trusting every gradient.
+
+>>> import minigrad, numpy as np
+>>> w = minigrad.Tensor(np.array([[1.0, -2.0]]), requires_grad=True)
+>>> loss = minigrad.cross_entropy(w, np.array([0]))
+>>> loss.backward()
+>>> w.grad.round(3)
+array([[-0.047,  0.047]])
+"""
+
+# The engine comes first: it imports Tensor at its end (the one import knot), and Tensor
+# imports the ops.
+from minigrad.engine import (
+    Function,
+    Node,
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    name_scope,
+    no_grad,
+)
+from minigrad.errors import (
+    AnomalyError,
+    DTypeError,
+    GradcheckError,
+    GraphError,
+    MinigradError,
+    ShapeError,
+)
+from minigrad.gradcheck import gradcheck
+from minigrad.ops import (
+    add,
+    conv2d,
+    cross_entropy,
+    div,
+    exp,
+    flatten,
+    linear,
+    log,
+    log_softmax,
+    matmul,
+    max_pool2d,
+    mean,
+    mul,
+    neg,
+    nll_loss,
+    pow,
+    relu,
+    reshape,
+    softmax,
+    sub,
+    sum,
+    transpose,
+)
+from minigrad.tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError",
+    "DTypeError",
+    "Function",
+    "GradcheckError",
+    "GraphError",
+    "MinigradError",
+    "Node",
+    "ShapeError",
+    "Tensor",
+    "__version__",
+    "add",
+    "conv2d",
+    "cross_entropy",
+    "detect_anomaly",
+    "div",
+    "enable_grad",
+    "exp",
+    "flatten",
+    "gradcheck",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "linear",
+    "log",
+    "log_softmax",
+    "matmul",
+    "max_pool2d",
+    "mean",
+    "mul",
+    "name_scope",
+    "neg",
+    "nll_loss",
+    "no_grad",
+    "pow",
+    "relu",
+    "reshape",
+    "softmax",
+    "sub",
+    "sum",
+    "transpose",
+]

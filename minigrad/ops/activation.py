@@ -1,0 +1,113 @@
+"""Activations: ``relu``, ``softmax`` and ``log_softmax``.
+
+The design document's ReLU is ``A^c = max(0, Z^c)``; its VJP is the mask
+``dL/dZ^c = dL/dA^c * 1(Z^c > 0)``. Softmax turns the dense scores ``Z^d`` into
+probabilities ``yhat_c = exp(Z^d_c) / sum_j exp(Z^d_j)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad.engine import Function, Node
+from minigrad.ops._axes import normalize_axis
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+__all__ = ["log_softmax", "relu", "softmax"]
+
+
+class ReLU(Function):
+    """``A = max(0, Z)``.   VJP: ``dL/dZ = dL/dA * 1(Z > 0)`` (the gradient at 0 is taken as 0)."""
+
+    name = "relu"
+
+    @staticmethod
+    def forward(ctx: Node, z: np.ndarray) -> np.ndarray:
+        mask = z > 0
+        ctx.save_for_backward(mask)
+        return z * mask
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (mask,) = ctx.saved_tensors
+        return (grad * mask,)
+
+
+class LogSoftmax(Function):
+    """``y_c = z_c - log sum_j exp(z_j)`` along ``axis``, computed stably.
+
+    Forward: with ``m = max_j z_j``, ``y = (z - m) - log sum_j exp(z_j - m)``; every exponent
+    is at most 0, so nothing overflows for any finite ``z``.
+
+    VJP: ``dy_c/dz_k = 1(c = k) - softmax(z)_k``, hence
+    ``dL/dz = dL/dy - softmax(z) * sum_c dL/dy_c``.
+    """
+
+    @staticmethod
+    def forward(ctx: Node, z: np.ndarray, *, axis: int) -> np.ndarray:
+        shifted = z - z.max(axis=axis, keepdims=True)
+        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (y,) = ctx.saved_tensors
+        axis = ctx.attrs["axis"]
+        return (grad - np.exp(y) * grad.sum(axis=axis, keepdims=True),)
+
+
+class Softmax(Function):
+    """``yhat_c = exp(z_c) / sum_j exp(z_j)`` along ``axis`` (shifted by the max, stably).
+
+    VJP: ``dyhat_c/dz_k = yhat_c (1(c = k) - yhat_k)``, hence
+    ``dL/dz = yhat * (dL/dyhat - sum_c dL/dyhat_c * yhat_c)``.
+    """
+
+    @staticmethod
+    def forward(ctx: Node, z: np.ndarray, *, axis: int) -> np.ndarray:
+        e = np.exp(z - z.max(axis=axis, keepdims=True))
+        y = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (y,) = ctx.saved_tensors
+        axis = ctx.attrs["axis"]
+        return (y * (grad - (grad * y).sum(axis=axis, keepdims=True)),)
+
+
+def relu(x: Tensor | Any) -> Tensor:
+    """Rectified linear unit, ``max(0, x)`` elementwise.
+
+    >>> import minigrad
+    >>> minigrad.relu(minigrad.Tensor([-4.0, 0.0, 2.5])).data
+    array([0. , 0. , 2.5])
+    """
+    return ReLU.apply(x)
+
+
+def log_softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
+    """``log(softmax(x))`` along ``axis``, without overflow for large scores.
+
+    >>> import minigrad, numpy as np
+    >>> y = minigrad.log_softmax(minigrad.Tensor(np.array([[1000.0, 0.0]])))
+    >>> np.round(y.data, 3)
+    array([[    0., -1000.]])
+    """
+    return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, np.ndim(x)))
+
+
+def softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
+    """Softmax along ``axis``: non-negative and summing to 1.
+
+    >>> import minigrad, numpy as np
+    >>> minigrad.softmax(minigrad.Tensor(np.array([0.0, 0.0]))).data
+    array([0.5, 0.5])
+    """
+    return Softmax.apply(x, axis=normalize_axis("softmax", axis, np.ndim(x)))

@@ -1,0 +1,246 @@
+"""Convolution and pooling over NCHW images: ``conv2d`` and ``max_pool2d``.
+
+The design document's convolution, for one image ``X`` and filter ``k``, is::
+
+    Z^c[p, q, k] = sum_{i,j} X[p+i, q+j] . W^c[i, j, k] + b^c[k]
+
+``conv2d`` computes the same cross-correlation for a batch, with channels, stride ``s``
+and zero padding, in PyTorch's layout (``x`` (N, C, H, W), ``w`` (F, C, kh, kw))::
+
+    y[n, f, p, q] = sum_{c,i,j} x_pad[n, c, s*p + i, s*q + j] . w[f, c, i, j] + b[f]
+
+It is one matrix product. *im2col* gathers every window into a column:
+``cols[n, (c, i, j), (p, q)] = x_pad[n, c, s*p + i, s*q + j]`` (one ``np.take`` with an
+index table built once per shape), so that ``y[n] = W2 @ cols[n] + b`` with ``W2`` the
+filters flattened to (F, C*kh*kw). The VJP follows from that product:
+
+* ``dL/dW2 = sum_n dL/dy[n] @ cols[n]^T``, i.e. the document's
+  ``dL/dW^c[i, j, k] = sum_{p,q} dL/dZ^c[p, q, k] . X[p+i, q+j]``;
+* ``dL/db[f] = sum_{n,p,q} dL/dy[n, f, p, q]``, the document's ``sum_{p,q} dL/dZ^c[p, q, k]``;
+* ``dL/dcols[n] = W2^T @ dL/dy[n]``, and *col2im* adds each column entry back to the
+  pixel it was gathered from (a loop over the kh*kw kernel offsets, never over pixels).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad.engine import Function, Node
+from minigrad.errors import ShapeError
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+__all__ = ["conv2d", "max_pool2d"]
+
+Pair = tuple[int, int]
+
+
+def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ShapeError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+@lru_cache(maxsize=128)
+def _window_index(c: int, hp: int, wp: int, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
+    """Flat indices into one padded (C, Hp, Wp) image: shape (C*kh*kw, Ho*Wo).
+
+    Row ``(c, i, j)``, column ``(p, q)`` holds the index of ``x_pad[c, sh*p + i, sw*q + j]``.
+    """
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    c_ = np.arange(c).reshape(c, 1, 1, 1, 1) * (hp * wp)
+    i_ = np.arange(kh).reshape(1, kh, 1, 1, 1)
+    j_ = np.arange(kw).reshape(1, 1, kw, 1, 1)
+    p_ = np.arange(ho).reshape(1, 1, 1, ho, 1) * sh
+    q_ = np.arange(wo).reshape(1, 1, 1, 1, wo) * sw
+    index = c_ + (p_ + i_) * wp + (q_ + j_)
+    index = index.reshape(c * kh * kw, ho * wo)
+    index.flags.writeable = False
+    return index
+
+
+def _pad(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    if not (ph or pw):
+        return x
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    out[:, :, ph : ph + h, pw : pw + w] = x
+    return out
+
+
+def im2col(x_pad: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+    """Every (kh, kw) window of ``x_pad`` (N, C, Hp, Wp) as a column: (N, C*kh*kw, Ho*Wo)."""
+    n, c, hp, wp = x_pad.shape
+    index = _window_index(c, hp, wp, *kernel, *stride)
+    return x_pad.reshape(n, c * hp * wp).take(index, axis=1)
+
+
+def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], kernel: Pair, stride: Pair) -> np.ndarray:
+    """The adjoint of :func:`im2col`: add every column entry back to the pixel it came from."""
+    n, c, hp, wp = padded_shape
+    (kh, kw), (sh, sw) = kernel, stride
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    cols = cols.reshape(n, c, kh, kw, ho, wo)
+    out = np.zeros(padded_shape, dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
+    return out
+
+
+def _output_size(op: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
+    out = []
+    for axis, n, k, s, p in zip(("height", "width"), size, kernel, stride, padding, strict=True):
+        if k > n + 2 * p:
+            raise ShapeError(
+                f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the padded input "
+                f"{size[0] + 2 * padding[0]}x{size[1] + 2 * padding[1]} ({axis} {k} > {n + 2 * p})"
+            )
+        out.append((n + 2 * p - k) // s + 1)
+    return out[0], out[1]
+
+
+class Conv2d(Function):
+    """2-D cross-correlation of ``x`` (N, C, H, W) with ``w`` (F, C, kh, kw), plus ``b`` (F,).
+
+    Forward: ``y[n, f, p, q] = sum_{c,i,j} x_pad[n, c, s*p+i, s*q+j] w[f, c, i, j] + b[f]``.
+    VJP: ``dL/dw = sum_n dL/dy[n] cols[n]^T``, ``dL/db = sum_{n,p,q} dL/dy``,
+    ``dL/dx = col2im(W2^T dL/dy)`` (see the module docstring for the derivation).
+    """
+
+    promote = True
+
+    @staticmethod
+    def forward(
+        ctx: Node,
+        x: np.ndarray,
+        w: np.ndarray,
+        b: np.ndarray | None = None,
+        *,
+        stride: Pair,
+        padding: Pair,
+    ) -> np.ndarray:
+        if x.ndim != 4:
+            raise ShapeError(
+                f"conv2d: expected a 4-D input (N, C, H, W), got shape {x.shape}"
+                + ("; add a batch axis, e.g. x.reshape(1, *x.shape)" if x.ndim == 3 else "")
+            )
+        if w.ndim != 4:
+            raise ShapeError(f"conv2d: expected a 4-D weight (F, C, kh, kw), got shape {w.shape}")
+        n, c, h, wd = x.shape
+        f, cw, kh, kw = w.shape
+        if c != cw:
+            raise ShapeError(
+                f"conv2d: input has {c} channels (shape {x.shape}) but the weight expects "
+                f"{cw} (shape {w.shape})"
+            )
+        if b is not None and b.shape != (f,):
+            raise ShapeError(f"conv2d: bias must have shape ({f},), got {b.shape}")
+        ho, wo = _output_size("conv2d", (h, wd), (kh, kw), stride, padding)
+        x_pad = _pad(x, *padding)
+        cols = im2col(x_pad, (kh, kw), stride)
+        w2 = w.reshape(f, c * kh * kw)
+        y = np.matmul(w2, cols)
+        if b is not None:
+            y += b[:, None]
+        need_x, need_w = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(cols if need_w else None, w2 if need_x else None, x_pad.shape)
+        return y.reshape(n, f, ho, wo)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        cols, w2, padded_shape = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        n, f = grad.shape[:2]
+        g = grad.reshape(n, f, -1)
+        gx = gw = gb = None
+        if need[0]:
+            dcols = np.matmul(w2.T, g)
+            (_, _, kh, kw) = ctx.parents[1].shape
+            gx = col2im(dcols, padded_shape, (kh, kw), ctx.attrs["stride"])
+            ph, pw = ctx.attrs["padding"]
+            if ph or pw:
+                gx = gx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
+        if need[1]:
+            gw = np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(ctx.parents[1].shape)
+        if len(need) == 3 and need[2]:
+            gb = g.sum(axis=(0, 2))
+        return (gx, gw) if len(need) == 2 else (gx, gw, gb)
+
+
+class MaxPool2d(Function):
+    """Max over each (kh, kw) window of every channel, windows ``stride`` apart.
+
+    Forward: ``y[n, c, p, q] = max_{i,j} x[n, c, s*p+i, s*q+j]``.
+    VJP: the whole ``dL/dy[n, c, p, q]`` goes to the one input that was the maximum
+    (the first one, on ties), and nothing to the others of that window.
+    """
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, kernel_size: Pair, stride: Pair) -> np.ndarray:
+        if x.ndim != 4:
+            raise ShapeError(f"max_pool2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        n, c, h, w = x.shape
+        ho, wo = _output_size("max_pool2d", (h, w), kernel_size, stride, (0, 0))
+        windows = im2col(x.reshape(n * c, 1, h, w), kernel_size, stride)  # (N*C, kh*kw, L)
+        arg = windows.argmax(axis=1)
+        y = np.take_along_axis(windows, arg[:, None, :], axis=1)
+        ctx.save_for_backward(arg, windows.shape, x.shape)
+        return y.reshape(n, c, ho, wo)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        arg, windows_shape, x_shape = ctx.saved_tensors
+        n, c, h, w = x_shape
+        dwin = np.zeros(windows_shape, dtype=grad.dtype)
+        np.put_along_axis(dwin, arg[:, None, :], grad.reshape(n * c, 1, -1), axis=1)
+        dx = col2im(dwin, (n * c, 1, h, w), ctx.attrs["kernel_size"], ctx.attrs["stride"])
+        return (dx.reshape(x_shape),)
+
+
+def conv2d(
+    x: Tensor | Any,
+    weight: Tensor | Any,
+    bias: Tensor | Any | None = None,
+    stride: int | Pair = 1,
+    padding: int | Pair = 0,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch) of NCHW ``x`` with ``weight`` (F, C, kh, kw).
+
+    Output shape: ``(N, F, (H + 2*ph - kh) // sh + 1, (W + 2*pw - kw) // sw + 1)``.
+
+    The design document's worked example: the top-left output of ``[[1, 2, 3], [4, 5, 6],
+    [7, 8, 9]]`` with the kernel ``[[1, 0], [0, -1]]`` is ``1*1 + 5*(-1) = -4``.
+
+    >>> import minigrad, numpy as np
+    >>> x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    >>> k = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
+    >>> minigrad.conv2d(x, k).data
+    array([[[[-4., -4.],
+             [-4., -4.]]]])
+    """
+    s = _pair("conv2d", "stride", stride, 1)
+    p = _pair("conv2d", "padding", padding, 0)
+    if bias is None:
+        return Conv2d.apply(x, weight, stride=s, padding=p)
+    return Conv2d.apply(x, weight, bias, stride=s, padding=p)
+
+
+def max_pool2d(x: Tensor | Any, kernel_size: int | Pair, stride: int | Pair | None = None) -> Tensor:
+    """Max pooling over (kh, kw) windows; ``stride`` defaults to ``kernel_size``, as PyTorch.
+
+    >>> import minigrad, numpy as np
+    >>> minigrad.max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).data
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
+    k = _pair("max_pool2d", "kernel_size", kernel_size, 1)
+    s = k if stride is None else _pair("max_pool2d", "stride", stride, 1)
+    return MaxPool2d.apply(x, kernel_size=k, stride=s)

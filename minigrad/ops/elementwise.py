@@ -1,0 +1,205 @@
+"""Elementwise ops: ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``exp``, ``log``, ``pow``.
+
+Binary ops broadcast like NumPy. Their VJPs return gradients of the broadcast shape, and
+the engine sums them back to each input's shape: if ``b`` of shape ``(3,)`` was broadcast
+to ``(2, 3)`` in ``a + b``, then ``dL/db = sum over axis 0 of dL/dz``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad.engine import Function, Node
+from minigrad.errors import ShapeError
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+__all__ = ["add", "div", "exp", "log", "mul", "neg", "pow", "sub"]
+
+
+def _broadcast(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return ufunc(a, b)
+    except ValueError as exc:
+        raise ShapeError(
+            f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
+        ) from exc
+
+
+class Add(Function):
+    """``z = a + b``.   VJP: ``dL/da = dL/dz``, ``dL/db = dL/dz``."""
+
+    promote = True
+
+    @staticmethod
+    def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _broadcast("add", np.add, a, b)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return grad, grad
+
+
+class Sub(Function):
+    """``z = a - b``.   VJP: ``dL/da = dL/dz``, ``dL/db = -dL/dz``."""
+
+    promote = True
+
+    @staticmethod
+    def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _broadcast("sub", np.subtract, a, b)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """``z = a * b``.   VJP: ``dL/da = dL/dz * b``, ``dL/db = dL/dz * a``."""
+
+    promote = True
+
+    @staticmethod
+    def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return _broadcast("mul", np.multiply, a, b)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    """``z = a / b``.   VJP: ``dL/da = dL/dz / b``, ``dL/db = -dL/dz * a / b**2 = -dL/dz * z / b``."""
+
+    promote = True
+
+    @staticmethod
+    def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        z = _broadcast("div", np.true_divide, a, b)
+        ctx.save_for_backward(b, z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        b, z = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = grad / b
+        return (ga if need_a else None), (-ga * z if need_b else None)
+
+
+class Neg(Function):
+    """``z = -x``.   VJP: ``dL/dx = -dL/dz``."""
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (np.negative(grad),)
+
+
+class Exp(Function):
+    """``y = exp(x)``.   VJP: ``dL/dx = dL/dy * exp(x) = dL/dy * y``."""
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (y,) = ctx.saved_tensors
+        return (grad * y,)
+
+
+class Log(Function):
+    """``y = log(x)`` (natural log).   VJP: ``dL/dx = dL/dy / x``."""
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (grad / x,)
+
+
+class Pow(Function):
+    """``y = x ** p`` for a constant exponent ``p``.   VJP: ``dL/dx = dL/dy * p * x**(p-1)``."""
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, exponent: float) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.power(x, exponent)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = ctx.saved_tensors
+        p = ctx.attrs["exponent"]
+        return (grad * (p * np.power(x, p - 1)),)
+
+
+def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
+    """Elementwise ``a + b`` with NumPy broadcasting (also ``a + b`` on tensors).
+
+    >>> import minigrad
+    >>> (minigrad.Tensor([1.0, 2.0]) + 1).data
+    array([2., 3.])
+    """
+    return Add.apply(a, b)
+
+
+def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
+    """Elementwise ``a - b`` with NumPy broadcasting (also ``a - b``)."""
+    return Sub.apply(a, b)
+
+
+def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
+    """Elementwise ``a * b`` with NumPy broadcasting (also ``a * b``)."""
+    return Mul.apply(a, b)
+
+
+def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
+    """Elementwise ``a / b`` with NumPy broadcasting (also ``a / b``)."""
+    return Div.apply(a, b)
+
+
+def neg(x: Tensor | Any) -> Tensor:
+    """Elementwise ``-x``."""
+    return Neg.apply(x)
+
+
+def exp(x: Tensor | Any) -> Tensor:
+    """Elementwise ``e**x``."""
+    return Exp.apply(x)
+
+
+def log(x: Tensor | Any) -> Tensor:
+    """Elementwise natural logarithm (``-inf`` at 0 and NaN below, as NumPy; see ``detect_anomaly``)."""
+    return Log.apply(x)
+
+
+def pow(x: Tensor | Any, exponent: float) -> Tensor:  # noqa: A001 - mirrors torch.pow
+    """Elementwise ``x ** exponent`` for a constant Python number ``exponent`` (also ``x ** p``).
+
+    >>> import minigrad
+    >>> (minigrad.Tensor([1.0, 2.0, 3.0]) ** 2).data
+    array([1., 4., 9.])
+    """
+    if not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
+        raise TypeError(
+            f"pow: the exponent must be a Python int or float, got {type(exponent).__name__}"
+        )
+    return Pow.apply(x, exponent=exponent)

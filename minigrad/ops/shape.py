@@ -1,0 +1,99 @@
+"""Shape ops: ``reshape``, ``flatten`` and ``transpose``.
+
+They move elements without changing them, so each VJP moves the gradient back:
+``reshape``'s VJP reshapes ``dL/dy`` to the input's shape, ``transpose``'s applies the
+inverse permutation. The design document's ``A^f = flatten(A^c)`` is a reshape, and its
+backward step, "reshape the upstream gradient to the shape of ``A^c``", is this VJP.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad.engine import Function, Node
+from minigrad.errors import ShapeError
+from minigrad.ops._axes import normalize_axis
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+__all__ = ["flatten", "reshape", "transpose"]
+
+
+class Reshape(Function):
+    """``y = x`` viewed with a new shape.   VJP: ``dL/dx = reshape(dL/dy, x.shape)``."""
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        try:
+            y = x.reshape(shape)
+        except ValueError as exc:
+            raise ShapeError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                f"into shape {shape}"
+            ) from exc
+        ctx.save_for_backward(x.shape)
+        return y
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (shape,) = ctx.saved_tensors
+        return (grad.reshape(shape),)
+
+
+class Transpose(Function):
+    """``y = x`` with axes permuted by ``axes``.   VJP: ``dL/dx = dL/dy`` permuted by the inverse."""
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (np.transpose(grad, np.argsort(ctx.attrs["axes"])),)
+
+
+def reshape(x: Tensor | Any, shape: int | Sequence[int]) -> Tensor:
+    """``x`` with a new shape of the same size; one entry may be ``-1`` (inferred).
+
+    >>> import minigrad, numpy as np
+    >>> minigrad.reshape(minigrad.Tensor(np.arange(6.0)), (2, -1)).shape
+    (2, 3)
+    """
+    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    return Reshape.apply(x, shape=shape)
+
+
+def flatten(x: Tensor | Any, start_axis: int = 1) -> Tensor:
+    """Merge every axis from ``start_axis`` on into one: ``(N, F, H, W) -> (N, F*H*W)``.
+
+    >>> import minigrad, numpy as np
+    >>> minigrad.flatten(minigrad.Tensor(np.zeros((2, 8, 6, 6)))).shape
+    (2, 288)
+    """
+    shape = np.shape(x)
+    start = normalize_axis("flatten", start_axis, max(len(shape), 1))
+    return Reshape.apply(x, shape=(*shape[:start], math.prod(shape[start:])))
+
+
+def transpose(x: Tensor | Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (reverse them when ``axes`` is None), as ``numpy.transpose``.
+
+    >>> import minigrad, numpy as np
+    >>> minigrad.transpose(minigrad.Tensor(np.zeros((2, 3, 4))), (0, 2, 1)).shape
+    (2, 4, 3)
+    """
+    ndim = np.ndim(x)
+    if axes is None:
+        perm = tuple(reversed(range(ndim)))
+    else:
+        perm = tuple(normalize_axis("transpose", a, ndim) for a in axes)
+        if sorted(perm) != list(range(ndim)):
+            raise ShapeError(
+                f"transpose: axes {tuple(axes)} are not a permutation of the {ndim} axes"
+            )
+    return Transpose.apply(x, axes=perm)
