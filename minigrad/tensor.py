@@ -58,7 +58,9 @@ class Tensor:
         try:
             array = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as exc:
-            raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}: {exc}") from exc
+            raise DTypeError(
+                f"Tensor: cannot make a numeric array from {type(data).__name__}: {exc}"
+            ) from exc
         if array.dtype.kind not in _ALLOWED_KINDS:
             raise DTypeError(
                 f"Tensor: expected a float, integer or bool array, got dtype {array.dtype}"
@@ -283,4 +285,3 @@ class Tensor:
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         return ops.log_softmax(self, axis=axis)
-

@@ -82,7 +82,9 @@ def im2col(x_pad: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
     return x_pad.reshape(n, c * hp * wp).take(index, axis=1)
 
 
-def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], kernel: Pair, stride: Pair) -> np.ndarray:
+def col2im(
+    cols: np.ndarray, padded_shape: tuple[int, ...], kernel: Pair, stride: Pair
+) -> np.ndarray:
     """The adjoint of :func:`im2col`: add every column entry back to the pixel it came from."""
     n, c, hp, wp = padded_shape
     (kh, kw), (sh, sw) = kernel, stride
@@ -91,7 +93,9 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], kernel: Pair, stride
     out = np.zeros(padded_shape, dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
+            out[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += cols[
+                :, :, i, j
+            ]
     return out
 
 
@@ -233,7 +237,9 @@ def conv2d(
     return Conv2d.apply(x, weight, bias, stride=s, padding=p)
 
 
-def max_pool2d(x: Tensor | Any, kernel_size: int | Pair, stride: int | Pair | None = None) -> Tensor:
+def max_pool2d(
+    x: Tensor | Any, kernel_size: int | Pair, stride: int | Pair | None = None
+) -> Tensor:
     """Max pooling over (kh, kw) windows; ``stride`` defaults to ``kernel_size``, as PyTorch.
 
     >>> import minigrad, numpy as np

@@ -75,7 +75,10 @@ class Mul(Function):
 
 
 class Div(Function):
-    """``z = a / b``.   VJP: ``dL/da = dL/dz / b``, ``dL/db = -dL/dz * a / b**2 = -dL/dz * z / b``."""
+    """``z = a / b``.
+
+    VJP: ``dL/da = dL/dz / b``, ``dL/db = -dL/dz * a / b**2 = -dL/dz * z / b``.
+    """
 
     promote = True
 
@@ -187,11 +190,14 @@ def exp(x: Tensor | Any) -> Tensor:
 
 
 def log(x: Tensor | Any) -> Tensor:
-    """Elementwise natural logarithm (``-inf`` at 0 and NaN below, as NumPy; see ``detect_anomaly``)."""
+    """Elementwise natural logarithm: ``-inf`` at 0 and NaN below, as NumPy.
+
+    Inside ``detect_anomaly()`` those raise instead.
+    """
     return Log.apply(x)
 
 
-def pow(x: Tensor | Any, exponent: float) -> Tensor:  # noqa: A001 - mirrors torch.pow
+def pow(x: Tensor | Any, exponent: float) -> Tensor:
     """Elementwise ``x ** exponent`` for a constant Python number ``exponent`` (also ``x ** p``).
 
     >>> import minigrad

@@ -38,7 +38,8 @@ class MatMul(Function):
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(
-                f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+                "matmul: both operands need at least 1 dimension, got shapes "
+                f"{a.shape} and {b.shape}"
             )
         try:
             c = np.matmul(a, b)

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["mean", "sum"]
 
 
-def _spread(grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+def _spread(
+    grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
+) -> np.ndarray:
     if not keepdims:
         grad = np.expand_dims(grad, axes)
     return np.broadcast_to(grad, shape)
@@ -60,7 +62,7 @@ class Mean(Function):
         return (_spread(grad / n, shape, axes, ctx.attrs["keepdims"]),)
 
 
-def sum(x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes when None), keeping reduced axes as size 1 if ``keepdims``.
 
     >>> import minigrad, numpy as np
@@ -70,7 +72,9 @@ def sum(x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool
     return Sum.apply(x, axis=normalize_axes("sum", axis, np.ndim(x)), keepdims=bool(keepdims))
 
 
-def mean(x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+def mean(
+    x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool = False
+) -> Tensor:
     """Arithmetic mean over ``axis`` (all axes when None).
 
     >>> import minigrad, numpy as np

@@ -46,7 +46,10 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """``y = x`` with axes permuted by ``axes``.   VJP: ``dL/dx = dL/dy`` permuted by the inverse."""
+    """``y = x`` with its axes permuted by ``axes``.
+
+    VJP: ``dL/dx = dL/dy`` permuted back by the inverse permutation.
+    """
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
