@@ -377,7 +377,9 @@ def _fit_to_input(node: Node, index: int, grad: Any) -> np.ndarray:
             )
         if extra:
             grad = grad.sum(axis=tuple(range(extra)))
-        axes = tuple(i for i, (g, s) in enumerate(zip(grad.shape, shape, strict=True)) if s == 1 and g != 1)
+        axes = tuple(
+            i for i, (g, s) in enumerate(zip(grad.shape, shape, strict=True)) if s == 1 and g != 1
+        )
         if axes:
             grad = grad.sum(axis=axes, keepdims=True)
     if grad.dtype != dtype:
