@@ -290,9 +290,11 @@ class Function:
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         """Run the op on ``inputs`` and record it in the graph when a gradient is needed."""
         if cls.promote:
-            parents = _promote(inputs)
+            parents = _promote(cls.name, inputs)
         else:
-            parents = tuple(x if isinstance(x, Tensor) else Tensor._lift(x) for x in inputs)
+            parents = tuple(
+                x if isinstance(x, Tensor) else Tensor._lift(x, cls.name) for x in inputs
+            )
         record = _grad_enabled.get() and any(p._requires_grad for p in parents)
         needs = tuple(p._requires_grad for p in parents) if record else (False,) * len(parents)
         ctx = Node(cls, parents, attrs, needs)
@@ -326,14 +328,16 @@ class Cast(Function):
         return (grad.astype(dtype),)
 
 
-def _promote(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+def _promote(op: str, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Bring ``inputs`` to one dtype, with NumPy's rules (Python numbers are weak)."""
     first = inputs[0]
     if isinstance(first, Tensor) and all(
         isinstance(x, Tensor) and x.data.dtype == first.data.dtype for x in inputs
     ):
         return inputs
-    values = [x if isinstance(x, (Tensor, int, float, bool)) else Tensor._lift(x) for x in inputs]
+    values = [
+        x if isinstance(x, (Tensor, int, float, bool)) else Tensor._lift(x, op) for x in inputs
+    ]
     target = np.result_type(*[v.data.dtype if isinstance(v, Tensor) else v for v in values])
     out = []
     for v in values:

@@ -21,6 +21,21 @@ __all__ = ["Tensor"]
 _ALLOWED_KINDS = "fiub"  # float, signed and unsigned integer, bool
 
 
+def _to_array(data: Any, dtype: Any, op: str) -> np.ndarray:
+    """A numeric copy of ``data``, or a DTypeError that names ``op``."""
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        array = np.array(data, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(
+            f"{op}: cannot make a numeric array from {type(data).__name__} ({exc})"
+        ) from exc
+    if array.dtype.kind not in _ALLOWED_KINDS:
+        raise DTypeError(f"{op}: expected a float, integer or bool array, got dtype {array.dtype}")
+    return array
+
+
 class Tensor:
     """An n-dimensional array that records the computation graph for reverse-mode autodiff.
 
@@ -53,18 +68,7 @@ class Tensor:
         dtype: Any = None,
         name: str | None = None,
     ) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        try:
-            array = np.array(data, dtype=dtype)
-        except (TypeError, ValueError) as exc:
-            raise DTypeError(
-                f"Tensor: cannot make a numeric array from {type(data).__name__}: {exc}"
-            ) from exc
-        if array.dtype.kind not in _ALLOWED_KINDS:
-            raise DTypeError(
-                f"Tensor: expected a float, integer or bool array, got dtype {array.dtype}"
-            )
+        array = _to_array(data, dtype, "Tensor")
         self.data = array
         self.grad: np.ndarray | None = None
         self._node: engine.Node | None = None
@@ -84,11 +88,11 @@ class Tensor:
         return t
 
     @classmethod
-    def _lift(cls, value: Any) -> Tensor:
-        """A constant tensor (no grad) for an array-like an op was given."""
+    def _lift(cls, value: Any, op: str = "Tensor") -> Tensor:
+        """A constant tensor (no grad) for an array-like that ``op`` was given."""
         if isinstance(value, Tensor):
             return value
-        return cls(value)
+        return cls._make(_to_array(value, None, op), None)
 
     # ---------------------------------------------------------------- attributes
 

@@ -1,0 +1,99 @@
+"""conv2d and max_pool2d against direct loop implementations, and their VJPs."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad
+from minigrad.testing import arrays, check_op, conv2d_args, distinct_arrays, pool2d_args
+
+
+def conv2d_loops(x, w, b=None, stride=(1, 1), padding=(0, 0)):
+    """The definition, one output element at a time."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    (sh, sw), (ph, pw) = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    y = np.zeros((n, f, ho, wo))
+    for i in range(n):
+        for k in range(f):
+            for p in range(ho):
+                for q in range(wo):
+                    window = xp[i, :, p * sh : p * sh + kh, q * sw : q * sw + kw]
+                    y[i, k, p, q] = np.sum(window * w[k]) + (0 if b is None else b[k])
+    return y
+
+
+def max_pool_loops(x, kernel, stride):
+    n, c, h, w = x.shape
+    ho, wo = (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+    y = np.zeros((n, c, ho, wo))
+    for p in range(ho):
+        for q in range(wo):
+            r, s = p * stride[0], q * stride[1]
+            y[:, :, p, q] = x[:, :, r : r + kernel[0], s : s + kernel[1]].max(axis=(2, 3))
+    return y
+
+
+@given(args=conv2d_args(), bias=st.booleans(), data=st.data())
+def test_conv2d(args, bias, data):
+    x = data.draw(arrays(args["x_shape"]))
+    w = data.draw(arrays(args["w_shape"]))
+    s, p = args["stride"], args["padding"]
+    if bias:
+        b = data.draw(arrays(args["w_shape"][:1]))
+        check_op(
+            lambda x, w, b: minigrad.conv2d(x, w, b, stride=s, padding=p),
+            lambda x, w, b: conv2d_loops(x, w, b, s, p),
+            x,
+            w,
+            b,
+        )
+    else:
+        check_op(
+            lambda x, w: minigrad.conv2d(x, w, stride=s, padding=p),
+            lambda x, w: conv2d_loops(x, w, None, s, p),
+            x,
+            w,
+        )
+
+
+@given(args=pool2d_args(), data=st.data())
+def test_max_pool2d(args, data):
+    x = data.draw(distinct_arrays(args["x_shape"]))
+    k, s = args["kernel_size"], args["stride"]
+    check_op(lambda t: minigrad.max_pool2d(t, k, s), lambda a: max_pool_loops(a, k, s), x)
+
+
+def test_max_pool_gradient_goes_to_the_maximum_only():
+    x = minigrad.Tensor(np.array([[[[1.0, 5.0], [3.0, 2.0]]]]), requires_grad=True)
+    minigrad.max_pool2d(x, 2).backward(np.array([[[[7.0]]]]))
+    np.testing.assert_array_equal(x.grad, [[[[0.0, 7.0], [0.0, 0.0]]]])
+
+
+def test_integer_stride_and_padding_mean_both_axes():
+    x, w = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
+    assert minigrad.conv2d(x, w, stride=2, padding=1).shape == (1, 1, 3, 3)
+    assert minigrad.conv2d(x, w, stride=(1, 2), padding=(0, 1)).shape == (1, 1, 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kwargs", "message"),
+    [
+        (
+            (1, 5, 5),
+            (1, 1, 3, 3),
+            {},
+            r"conv2d: expected a 4-D input \(N, C, H, W\), got shape \(1, 5, 5\)",
+        ),
+        ((1, 2, 5, 5), (1, 3, 3, 3), {}, "conv2d: input has 2 channels .* weight expects 3"),
+        ((1, 1, 2, 2), (1, 1, 3, 3), {}, "conv2d: kernel 3x3 is larger than the padded input 2x2"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"stride": 0}, "conv2d: stride must be >= 1"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"padding": -1}, "conv2d: padding must be >= 0"),
+    ],
+)
+def test_conv2d_errors(x_shape, w_shape, kwargs, message):
+    with pytest.raises(minigrad.ShapeError, match=message):
+        minigrad.conv2d(np.ones(x_shape), np.ones(w_shape), **kwargs)
