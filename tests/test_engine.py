@@ -131,7 +131,7 @@ def test_second_backward_through_a_released_graph_is_an_error():
     x = leaf([1.0, 2.0])
     y = (x * x).sum()
     y.backward()
-    with pytest.raises(minigrad.GraphError, match="already released.*retain_graph=True"):
+    with pytest.raises(minigrad.GraphError, match=r"already released.*retain_graph=True"):
         y.backward()
 
 

@@ -11,7 +11,7 @@ from minigrad.testing import arrays, check_op, conv2d_args, distinct_arrays, poo
 
 def conv2d_loops(x, w, b=None, stride=(1, 1), padding=(0, 0)):
     """The definition, one output element at a time."""
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     f, _, kh, kw = w.shape
     (sh, sw), (ph, pw) = stride, padding
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
