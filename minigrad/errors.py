@@ -10,11 +10,15 @@ from __future__ import annotations
 
 __all__ = [
     "AnomalyError",
+    "CheckpointError",
     "DTypeError",
+    "DataError",
     "GradcheckError",
     "GraphError",
     "MinigradError",
     "ShapeError",
+    "SpecError",
+    "StateDictError",
 ]
 
 
@@ -47,3 +51,23 @@ class AnomalyError(MinigradError, FloatingPointError):
 
 class GradcheckError(MinigradError, AssertionError):
     """``gradcheck`` found an analytic gradient that disagrees with finite differences."""
+
+
+class SpecError(MinigradError, ValueError):
+    """A model spec (TOML file or dict) is invalid.
+
+    The message names the file, the layer's index and type, and the problem, e.g.
+    ``models/net.toml: layer 2 (Linear): unknown argument 'out' (expected ...)``.
+    """
+
+
+class StateDictError(MinigradError, ValueError):
+    """``load_state_dict`` got missing, unexpected or wrongly shaped entries (it names the key)."""
+
+
+class CheckpointError(MinigradError, ValueError):
+    """A checkpoint file is missing, damaged, or does not fit the model it is loaded into."""
+
+
+class DataError(MinigradError, ValueError):
+    """A dataset file is missing, truncated, has a wrong magic number or mismatched counts."""
