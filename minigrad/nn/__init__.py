@@ -1,0 +1,36 @@
+"""Models as trees of layers, as in PyTorch: ``Module``, ``Parameter``, the layers, specs.
+
+| file | what |
+|---|---|
+| ``module.py`` | ``Parameter``, ``Module`` (registration, names, state), ``Sequential`` |
+| ``layers.py`` | ``Conv2d``, ``Linear``, ``ReLU``, ``Flatten``, ``MaxPool2d``, ``LogSoftmax`` |
+| ``spec.py`` | ``from_spec``: a ``Sequential`` from a declarative TOML spec in ``models/`` |
+| ``summary.py`` | ``summary(model, input_shape)``: layers, output shapes, parameter counts |
+
+>>> from minigrad import nn
+>>> model = nn.from_spec("models/seed_cnn.toml")   # doctest: +SKIP
+"""
+
+from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
+from minigrad.nn.module import Module, Parameter, Sequential
+from minigrad.nn.spec import LAYER_TYPES, from_spec, load_spec, validate_spec
+from minigrad.nn.summary import Summary, summary
+
+__all__ = [
+    "LAYER_TYPES",
+    "Conv2d",
+    "Flatten",
+    "Linear",
+    "LogSoftmax",
+    "MaxPool2d",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Softmax",
+    "Summary",
+    "from_spec",
+    "load_spec",
+    "summary",
+    "validate_spec",
+]

@@ -1,0 +1,98 @@
+"""``summary(model, input_shape)``: a table of layers, output shapes and parameter counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from minigrad.errors import ShapeError
+from minigrad.nn.module import Module, Sequential, Shape
+
+__all__ = ["Summary", "summary"]
+
+
+@dataclass
+class Summary:
+    """What :func:`summary` found: one row per layer, the totals, and the table as text."""
+
+    rows: list[tuple[str, str, Shape | None, int]] = field(default_factory=list)
+    input_shape: Shape = ()
+    output_shape: Shape = ()
+    total_params: int = 0
+    trainable_params: int = 0
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"<Summary: {len(self.rows)} layers, {self.total_params:,} parameters>"
+
+
+def _shape(shape: Shape | None) -> str:
+    if shape is None:
+        return "-"
+    return "(" + ", ".join(["N", *map(str, shape)]) + ")"
+
+
+def summary(
+    model: Module, input_shape: Shape, print_fn: Callable[[str], None] | None = print
+) -> Summary:
+    """Print (and return) a table of the layers, their output shapes and parameter counts.
+
+    Shapes are inferred with ``output_shape`` (no data runs); ``N`` is the batch axis. A
+    :class:`~minigrad.nn.Sequential` gets one row per layer; another model gets one row per
+    child, with the shape column filled only for the model's output (its ``forward`` decides
+    the order). Pass ``print_fn=None`` to only build the table.
+
+    >>> from minigrad import nn
+    >>> model = nn.Sequential(nn.Conv2d(1, 8, 3, rng=0), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(288, 10, rng=1))
+    >>> _ = summary(model, (1, 8, 8))
+    Sequential: input (N, 1, 8, 8)
+    layer         type     output shape    params
+    ---------------------------------------------
+    0             Conv2d   (N, 8, 6, 6)        80
+    1             ReLU     (N, 8, 6, 6)         0
+    2             Flatten  (N, 288)             0
+    3             Linear   (N, 10)          2,890
+    ---------------------------------------------
+    total params: 2,970 (trainable 2,970)
+    """
+    shape = tuple(int(s) for s in input_shape)
+    result = Summary(input_shape=shape)
+    chained = isinstance(model, Sequential)
+    for name, layer in model.named_children():
+        row_shape = None
+        if chained:
+            try:
+                shape = row_shape = layer.output_shape(shape)
+            except ShapeError as exc:
+                raise ShapeError(f"summary: layer {name} ({type(layer).__name__}): {exc}") from exc
+        n_params = sum(p.data.size for p in layer.parameters())
+        result.rows.append((name, type(layer).__name__, row_shape, n_params))
+    result.output_shape = shape if chained else model.output_shape(shape)
+    params = model.parameters()
+    result.total_params = sum(p.data.size for p in params)
+    result.trainable_params = sum(p.data.size for p in params if p.requires_grad)
+    header = ("layer", "type", "output shape", "params")
+    cells = [header] + [(n, t, _shape(s), f"{k:,}") for n, t, s, k in result.rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(4)]
+    widths[0] = max(widths[0], 12)
+    widths[2] = max(widths[2], 14)
+
+    def fmt(row: tuple[str, ...]) -> str:
+        left = [cell.ljust(width) for cell, width in zip(row[:3], widths[:3], strict=True)]
+        return "  ".join([*left, row[3].rjust(widths[3])])
+
+    rule = "-" * len(fmt(header))
+    lines = [f"{type(model).__name__}: input {_shape(result.input_shape)}", fmt(header), rule]
+    lines += [fmt(row) for row in cells[1:]]
+    lines += [
+        rule,
+        f"total params: {result.total_params:,} (trainable {result.trainable_params:,})",
+    ]
+    result.text = "\n".join(lines)
+    if print_fn is not None:
+        print_fn(result.text)
+    return result

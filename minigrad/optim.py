@@ -1,0 +1,239 @@
+"""Optimisers: ``SGD`` and ``Adam``, with PyTorch's exact update rules.
+
+Each ``step()`` updates the parameters' arrays in place (``p.data``), so no graph is recorded
+and a model's parameters stay the same objects. Parameters whose ``grad`` is None are skipped.
+``zero_grad()`` sets every ``grad`` to None (PyTorch's default), so the next ``backward()``
+writes fresh gradients instead of adding to old ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from minigrad.errors import CheckpointError
+from minigrad.tensor import Tensor
+
+__all__ = ["SGD", "Adam", "Optimizer"]
+
+
+class Optimizer:
+    """Base class: holds the parameter list (built once), the hyperparameters and the state.
+
+    ``state[i]`` is a dict of arrays and numbers for parameter ``i`` (in the order given).
+    """
+
+    #: The hyperparameters a subclass takes, in order; ``state_dict`` stores them.
+    hyper: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Tensor], **hyper: Any) -> None:
+        self.params: list[Tensor] = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {i} must be a leaf tensor with "
+                    f"requires_grad=True, got {p!r}"
+                )
+        self.defaults: dict[str, Any] = hyper
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def __getattr__(self, name: str) -> Any:
+        defaults = self.__dict__.get("defaults", {})
+        if name in defaults:
+            return defaults[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; assign to change it (e.g. for a schedule)."""
+        return self.defaults["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.defaults["lr"] = _non_negative(type(self).__name__, "lr", value)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to None."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"type", "hyper", "state"}``: the class name, the hyperparameters and per-parameter
+        state (copies of the arrays), enough to resume training exactly."""
+        return {
+            "type": type(self).__name__,
+            "hyper": dict(self.defaults),
+            "state": [
+                {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                for s in self.state
+            ],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (for the same parameters, in order)."""
+        name = type(self).__name__
+        if state.get("type", name) != name:
+            raise CheckpointError(f"{name}.load_state_dict: the state is from {state['type']}")
+        per_param = state["state"]
+        if len(per_param) != len(self.params):
+            raise CheckpointError(
+                f"{name}.load_state_dict: the state has {len(per_param)} parameters, "
+                f"this optimiser has {len(self.params)}"
+            )
+        for i, (s, p) in enumerate(zip(per_param, self.params, strict=True)):
+            for key, value in s.items():
+                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
+                    raise CheckpointError(
+                        f"{name}.load_state_dict: state {key!r} of parameter {i} ({p.name}) "
+                        f"has shape {value.shape}, the parameter has {p.data.shape}"
+                    )
+        self.defaults.update(state.get("hyper", {}))
+        self.state = [
+            {k: (v.astype(p.data.dtype) if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+            for s, p in zip(per_param, self.params, strict=True)
+        ]
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
+
+
+def _non_negative(opt: str, name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+        raise ValueError(f"{opt}: {name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as PyTorch's ``torch.optim.SGD``.
+
+    Plain SGD (the default) is the design document's step ``W <- W - eta dL/dW``. With
+    ``weight_decay`` ``lambda``, ``momentum`` ``mu`` and buffer ``b`` (per parameter)::
+
+        g <- dL/dW + lambda W
+        b <- g                      (first step)
+        b <- mu b + g               (later steps)
+        g <- g + mu b  if nesterov  else  b
+        W <- W - eta g
+
+    >>> import numpy as np, minigrad
+    >>> w = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> (w * w).sum().backward()                  # dL/dW = 2 W
+    >>> SGD([w], lr=0.1).step()                   # W - 0.1 * 2 W
+    >>> w.data
+    array([0.8, 1.6])
+    """
+
+    hyper = ("lr", "momentum", "weight_decay", "nesterov")
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        lr = _non_negative("SGD", "lr", lr)
+        momentum = _non_negative("SGD", "momentum", momentum)
+        weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
+        if nesterov and momentum == 0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        super().__init__(
+            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=bool(nesterov)
+        )
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        d = self.defaults
+        lr, mu, wd, nesterov = d["lr"], d["momentum"], d["weight_decay"], d["nesterov"]
+        if mu == 0 and wd == 0:
+            for p in self.params:
+                if p.grad is not None:
+                    p.data -= lr * p.grad  # W <- W - eta dL/dW
+            return
+        for p, state in zip(self.params, self.state, strict=True):
+            g = p.grad
+            if g is None:
+                continue
+            if wd:
+                g = g + wd * p.data
+            if mu:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
+                else:
+                    buf *= mu
+                    buf += g
+                g = g + mu * buf if nesterov else buf
+            p.data -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015), as PyTorch's ``torch.optim.Adam`` (``amsgrad=False``).
+
+    With ``g = dL/dW + lambda W`` and step count ``t`` (per parameter, from 1)::
+
+        m <- beta1 m + (1 - beta1) g
+        v <- beta2 v + (1 - beta2) g^2
+        W <- W - (eta / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    >>> import numpy as np, minigrad
+    >>> w = minigrad.Tensor(np.array([1.0, -1.0]), requires_grad=True)
+    >>> w.sum().backward()
+    >>> Adam([w], lr=0.1).step()                  # the first step moves each weight by ~lr
+    >>> w.data.round(6)
+    array([ 0.9, -1.1])
+    """
+
+    hyper = ("lr", "betas", "eps", "weight_decay")
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        lr = _non_negative("Adam", "lr", lr)
+        b1, b2 = (float(b) for b in betas)
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {tuple(betas)}")
+        eps = _non_negative("Adam", "eps", eps)
+        weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
+        super().__init__(params, lr=lr, betas=[b1, b2], eps=eps, weight_decay=weight_decay)
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        d = self.defaults
+        lr, (b1, b2), eps, wd = d["lr"], d["betas"], d["eps"], d["weight_decay"]
+        for p, state in zip(self.params, self.state, strict=True):
+            g = p.grad
+            if g is None:
+                continue
+            if wd:
+                g = g + wd * p.data
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            t = state["step"]
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            bias1, bias2 = 1 - b1**t, 1 - b2**t
+            denom = np.sqrt(v) / math.sqrt(bias2) + eps
+            p.data -= (lr / bias1) * (m / denom)
