@@ -10,6 +10,7 @@ import pytest
 
 import minigrad
 from minigrad import Tensor
+from minigrad.optim import SGD
 
 K, F, C = 3, 8, 10  # kernel size, filters, classes: the document's CNN on 8x8 digits
 H = W = 8
@@ -155,8 +156,6 @@ def test_one_sgd_step(nets):
     params = [ours.w, ours.b, ours.wd, ours.bd]
     before = [p.data.copy() for p in params]
     grads = [p.grad.copy() for p in params]
-    from minigrad.optim import SGD
-
     SGD(params, lr=eta).step()
     for p, w0, g in zip(params, before, grads, strict=True):
         np.testing.assert_allclose(p.data, w0 - eta * g, rtol=1e-15)  # W <- W - eta dL/dW
@@ -165,8 +164,6 @@ def test_one_sgd_step(nets):
 
 def test_sgd_steps_lower_the_loss_on_one_sample(nets):
     _, ours = nets
-    from minigrad.optim import SGD
-
     opt = SGD([ours.w, ours.b, ours.wd, ours.bd], lr=0.05)
     losses = []
     for _ in range(5):
