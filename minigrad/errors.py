@@ -15,10 +15,12 @@ __all__ = [
     "DataError",
     "GradcheckError",
     "GraphError",
+    "GraphvizNotFoundError",
     "MinigradError",
     "ShapeError",
     "SpecError",
     "StateDictError",
+    "VizError",
 ]
 
 
@@ -71,3 +73,19 @@ class CheckpointError(MinigradError, ValueError):
 
 class DataError(MinigradError, ValueError):
     """A dataset file is missing, truncated, has a wrong magic number or mismatched counts."""
+
+
+class VizError(MinigradError, TypeError):
+    """The graph renderer was given something it cannot draw.
+
+    It draws the graph behind tensors: pass the tensor a computation returned (usually the
+    loss), not a module, an array, or a tensor that recorded no graph. The message says what
+    to pass instead.
+    """
+
+
+class GraphvizNotFoundError(MinigradError, RuntimeError):
+    """Rendering needs the Graphviz ``dot`` program, and it is not installed (or not on PATH).
+
+    The message says how to install it; the DOT source is written next to the requested file.
+    """
