@@ -1,0 +1,216 @@
+"""Checkpoints: one ``.npz`` file with everything needed to resume training exactly.
+
+Inside the file (a NumPy zip archive, readable with ``numpy.load(path, allow_pickle=False)``):
+
+| key | what |
+|---|---|
+| ``param:<name>`` | each parameter's array, by dotted name (``param:0.weight``) |
+| ``optim:<i>:<key>`` | the optimiser's per-parameter arrays (``optim:0:momentum_buffer``) |
+| ``meta`` | JSON: format version, epoch, spec, optimiser type and hyperparameters, history |
+
+The file is written to a temporary file in the same folder and then moved into place with
+``os.replace``, so a crash mid-write never leaves a half-written checkpoint under the real
+name. Loading never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigrad.errors import CheckpointError, StateDictError
+from minigrad.nn.module import Module, Sequential
+from minigrad.nn.spec import from_spec
+from minigrad.optim import SGD, Adam, Optimizer
+
+__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
+
+FORMAT = "minigrad-checkpoint"
+VERSION = 1
+OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam}
+
+
+@dataclass
+class Checkpoint:
+    """The contents of a checkpoint file.
+
+    Attributes:
+        params: parameter arrays by dotted name.
+        epoch: the number of epochs completed.
+        spec: the normalised model spec, or None for a model not built from a spec.
+        optimizer: the optimiser's ``state_dict()``, or None.
+        history: per-epoch metric records.
+        extra: any JSON-able data the caller stored (e.g. the dataset name).
+        path: the file it was read from.
+    """
+
+    params: dict[str, np.ndarray]
+    epoch: int = 0
+    spec: dict[str, Any] | None = None
+    optimizer: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def build_model(self) -> Sequential:
+        """The model from the stored spec, with the stored parameters."""
+        if self.spec is None:
+            raise CheckpointError(
+                f"{self.path}: this checkpoint holds no model spec; build the model yourself "
+                "and call restore(model)"
+            )
+        model = from_spec(self.spec)
+        self.restore(model)
+        return model
+
+    def build_optimizer(self, model: Module) -> Optimizer:
+        """An optimiser of the stored type for ``model``, with the stored state."""
+        if self.optimizer is None:
+            raise CheckpointError(f"{self.path}: this checkpoint holds no optimiser state")
+        cls = OPTIMIZERS[self.optimizer["type"]]
+        opt = cls(model.parameters(), **self.optimizer["hyper"])
+        opt.load_state_dict(self.optimizer)
+        return opt
+
+    def restore(self, model: Module, optimizer: Optimizer | None = None) -> None:
+        """Load the stored parameters into ``model`` (and state into ``optimizer``)."""
+        try:
+            model.load_state_dict(self.params)
+        except StateDictError as exc:
+            raise CheckpointError(f"{self.path}: does not fit the model: {exc}") from None
+        if optimizer is not None:
+            if self.optimizer is None:
+                raise CheckpointError(f"{self.path}: this checkpoint holds no optimiser state")
+            optimizer.load_state_dict(self.optimizer)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a checkpoint's metadata")
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: Module,
+    optimizer: Optimizer | None = None,
+    *,
+    epoch: int = 0,
+    history: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` (its parameters and ``model.spec``), the optimiser state and ``epoch``.
+
+    Args:
+        path: the ``.npz`` file to write (its folder is created if needed).
+        model: the model; its ``spec`` attribute, when present, is stored too.
+        optimizer: its ``state_dict()`` is stored when given.
+        epoch: the number of epochs completed.
+        history: a :class:`~minigrad.train.History` or a list of per-epoch dicts.
+        extra: JSON-able data to keep alongside (e.g. which dataset was used).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {
+        f"param:{name}": p.data for name, p in model.named_parameters()
+    }
+    optim_meta = None
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        scalars = []
+        for i, per_param in enumerate(state["state"]):
+            kept = {}
+            for key, value in per_param.items():
+                if isinstance(value, np.ndarray):
+                    arrays[f"optim:{i}:{key}"] = value
+                else:
+                    kept[key] = value
+            scalars.append(kept)
+        optim_meta = {"type": state["type"], "hyper": state["hyper"], "scalars": scalars}
+    records = getattr(history, "records", history) or []
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "epoch": int(epoch),
+        "spec": getattr(model, "spec", None),
+        "optimizer": optim_meta,
+        "history": list(records),
+        "extra": extra or {},
+    }
+    arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates the file readable by its owner only; give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint` (with ``allow_pickle=False``).
+
+    Raises:
+        CheckpointError: the file is missing, is not a minigrad checkpoint, or is damaged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            contents = {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({exc})") from None
+    if "meta" not in contents:
+        raise CheckpointError(f"{path}: not a minigrad checkpoint (no 'meta' entry)")
+    try:
+        meta = json.loads(str(contents.pop("meta")))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: damaged metadata ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a minigrad checkpoint")
+    if meta.get("version", 0) > VERSION:
+        raise CheckpointError(
+            f"{path}: written by a newer minigrad (format version {meta['version']}); upgrade"
+        )
+    params = {k.removeprefix("param:"): v for k, v in contents.items() if k.startswith("param:")}
+    optimizer = None
+    if meta.get("optimizer") is not None:
+        om = meta["optimizer"]
+        if om["type"] not in OPTIMIZERS:
+            raise CheckpointError(f"{path}: unknown optimiser type {om['type']!r}")
+        state: list[dict[str, Any]] = [dict(s) for s in om["scalars"]]
+        for key, value in contents.items():
+            if key.startswith("optim:"):
+                _, index, name = key.split(":", 2)
+                state[int(index)][name] = value
+        optimizer = {"type": om["type"], "hyper": om["hyper"], "state": state}
+    return Checkpoint(
+        params=params,
+        epoch=int(meta["epoch"]),
+        spec=meta.get("spec"),
+        optimizer=optimizer,
+        history=list(meta.get("history", [])),
+        extra=dict(meta.get("extra", {})),
+        path=path,
+    )

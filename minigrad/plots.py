@@ -1,0 +1,124 @@
+"""Pictures of a training run, as PNG files: curves, learned filters, confusion matrix.
+
+matplotlib is imported only when a picture is drawn, and only its object-oriented API with the
+Agg canvas is used, so no window opens and no global backend is changed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["plot_confusion_matrix", "plot_filters", "plot_history"]
+
+INSTALL_HINT = "pip install 'minigrad-autograd[train]'"
+
+
+def _figure(width: float, height: float) -> Any:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError(
+            f"plots need matplotlib, which is not installed; run: {INSTALL_HINT}"
+        ) from exc
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def plot_history(history: Any, path: str | Path) -> Path:
+    """Loss and accuracy per epoch, training and validation side by side.
+
+    Args:
+        history: a :class:`~minigrad.train.History` or a list of per-epoch dicts.
+        path: the PNG file to write.
+    """
+    records = list(getattr(history, "records", history))
+    epochs = [r["epoch"] for r in records]
+    fig = _figure(10, 4)
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy"), strict=True):
+        for split, style in (("train", "o-"), ("val", "s--")):
+            values = [r.get(f"{split}_{metric}") for r in records]
+            if any(v is not None for v in values):
+                ax.plot(epochs, values, style, label=split)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_filters(weight: np.ndarray, path: str | Path, title: str = "learned filters") -> Path:
+    """Every filter of a convolution weight (F, C, kh, kw) as a small grey image.
+
+    These are the design document's "what to look for": each filter is the pattern its
+    feature map responds to. Multi-channel filters show one row per input channel.
+    """
+    weight = np.asarray(weight)
+    if weight.ndim != 4:
+        raise ValueError(
+            f"plot_filters: expected a weight of shape (F, C, kh, kw), got {weight.shape}"
+        )
+    f, c = weight.shape[:2]
+    c = min(c, 8)
+    cols = min(f, 8) if c == 1 else f
+    rows = math.ceil(f / cols) * c
+    fig = _figure(1.2 * cols + 0.6, 1.2 * rows + 0.6)
+    limit = float(np.abs(weight).max()) or 1.0
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for k in range(f):
+        for ch in range(c):
+            row = (k // cols) * c + ch
+            ax = axes[row * cols + k % cols]
+            ax.imshow(weight[k, ch], cmap="gray", vmin=-limit, vmax=limit)
+            ax.set_title(f"{k}" if c == 1 else f"{k}/{ch}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_confusion_matrix(
+    cm: np.ndarray, path: str | Path, title: str = "confusion matrix"
+) -> Path:
+    """The confusion matrix ``cm[true, predicted]`` as a heat map with the counts written in."""
+    cm = np.asarray(cm)
+    n = cm.shape[0]
+    fig = _figure(0.5 * n + 2.5, 0.5 * n + 2)
+    ax = fig.subplots()
+    image = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(image, ax=ax)
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    accuracy = np.trace(cm) / max(cm.sum(), 1)
+    ax.set_title(f"{title} (accuracy {accuracy:.2%})")
+    threshold = cm.max() / 2 if cm.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if cm[i, j] > threshold else "black",
+            )
+    fig.tight_layout()
+    return _save(fig, path)
