@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "AnomalyError",
+    "ArgumentError",
     "CheckpointError",
     "DTypeError",
     "DataError",
@@ -37,6 +38,16 @@ class ShapeError(MinigradError, ValueError):
 
 class DTypeError(MinigradError, TypeError):
     """An array has a dtype the op cannot take, e.g. ``requires_grad`` on integers."""
+
+
+class ArgumentError(MinigradError, TypeError, ValueError):
+    """An option or value that is neither a shape nor a dtype is of the wrong type or value.
+
+    Examples: ``conv2d: stride must be an int or a pair of ints, got 1.5``;
+    ``cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got 'avg'``;
+    ``cross_entropy: the float target holds nan``. It is both a ``TypeError`` and a
+    ``ValueError``, so either ``except`` catches it.
+    """
 
 
 class GraphError(MinigradError, RuntimeError):
