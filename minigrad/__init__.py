@@ -22,6 +22,7 @@ from minigrad.engine import (
 )
 from minigrad.errors import (
     AnomalyError,
+    ArgumentError,
     DTypeError,
     GradcheckError,
     GraphError,
@@ -59,6 +60,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "ArgumentError",
     "DTypeError",
     "Function",
     "GradcheckError",
