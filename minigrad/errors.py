@@ -86,12 +86,13 @@ class DataError(MinigradError, ValueError):
     """A dataset file is missing, truncated, has a wrong magic number or mismatched counts."""
 
 
-class VizError(MinigradError, TypeError):
+class VizError(MinigradError, TypeError, ValueError):
     """The graph renderer was given something it cannot draw.
 
     It draws the graph behind tensors: pass the tensor a computation returned (usually the
     loss), not a module, an array, or a tensor that recorded no graph. The message says what
-    to pass instead.
+    to pass instead. Like :class:`ArgumentError` it is both a ``TypeError`` (a module or an
+    array is the wrong type) and a ``ValueError`` (a tensor without a graph is the wrong value).
     """
 
 
