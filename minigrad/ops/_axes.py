@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from minigrad.errors import ShapeError
+import numpy as np
+
+from minigrad.errors import ArgumentError, ShapeError
 
 
 def normalize_axis(op: str, axis: int, ndim: int) -> int:
     """``axis`` as a non-negative index into ``ndim`` dimensions, or a ShapeError naming ``op``."""
-    if not isinstance(axis, (int,)) or isinstance(axis, bool):
-        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise ArgumentError(f"{op}: axis must be an int, got {type(axis).__name__} {axis!r}")
     if not -ndim <= axis < ndim:
         raise ShapeError(
             f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension"
             f"{'s' if ndim != 1 else ''} (expected {-ndim} <= axis < {ndim})"
         )
-    return axis % ndim
+    return int(axis) % ndim
 
 
 def normalize_axes(op: str, axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
     """Every axis of ``axis`` (all of them for None) as sorted, distinct, non-negative indices."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes: Any = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)):
+        raise ArgumentError(
+            f"{op}: axis must be an int, a tuple of ints or None, got {type(axis).__name__} "
+            f"{axis!r}"
+        )
     out = tuple(sorted(normalize_axis(op, a, ndim) for a in axes))
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: repeated axis in {axis}")

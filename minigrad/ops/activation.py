@@ -12,12 +12,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
+from minigrad.errors import ShapeError
 from minigrad.ops._axes import normalize_axis
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
 __all__ = ["log_softmax", "relu", "softmax"]
+
+
+def _max(op: str, z: np.ndarray, axis: int) -> np.ndarray:
+    try:
+        return z.max(axis=axis, keepdims=True)
+    except ValueError as exc:  # NumPy: "zero-size array to reduction operation maximum"
+        raise ShapeError(
+            f"{op}: axis {axis} of the input of shape {z.shape} is empty; {op} needs at least "
+            "one element along it"
+        ) from exc
 
 
 class ReLU(Function):
@@ -49,7 +60,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, *, axis: int) -> np.ndarray:
-        shifted = z - z.max(axis=axis, keepdims=True)
+        shifted = z - _max("log_softmax", z, axis)
         y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         return y
@@ -70,7 +81,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, *, axis: int) -> np.ndarray:
-        e = np.exp(z - z.max(axis=axis, keepdims=True))
+        e = np.exp(z - _max("softmax", z, axis))
         y = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(y)
         return y

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -39,10 +39,14 @@ __all__ = ["conv2d", "max_pool2d"]
 Pair = tuple[int, int]
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    pair = (value, value) if _is_int(value) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(map(_is_int, pair)):
+        raise ArgumentError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ShapeError(f"{op}: {name} must be >= {minimum}, got {value!r}")
     return int(pair[0]), int(pair[1])
@@ -140,6 +144,8 @@ class Conv2d(Function):
             raise ShapeError(f"conv2d: expected a 4-D weight (F, C, kh, kw), got shape {w.shape}")
         n, c, h, wd = x.shape
         f, cw, kh, kw = w.shape
+        if not (kh and kw):
+            raise ShapeError(f"conv2d: the kernel must be at least 1x1, got weight shape {w.shape}")
         if c != cw:
             raise ShapeError(
                 f"conv2d: input has {c} channels (shape {x.shape}) but the weight expects "

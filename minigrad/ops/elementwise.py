@@ -7,12 +7,13 @@ to ``(2, 3)`` in ``a + b``, then ``dL/db = sum over axis 0 of dL/dz``.
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from minigrad.engine import Function, Node
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -27,6 +28,8 @@ def _broadcast(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.n
         raise ShapeError(
             f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
         ) from exc
+    except TypeError as exc:  # NumPy refuses e.g. bool - bool
+        raise DTypeError(f"{name}: not defined for dtypes {a.dtype} and {b.dtype}") from exc
 
 
 class Add(Function):
@@ -101,7 +104,10 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
-        return np.negative(x)
+        try:
+            return np.negative(x)
+        except TypeError as exc:  # NumPy refuses -bool
+            raise DTypeError(f"neg: not defined for dtype {x.dtype}") from exc
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
@@ -145,7 +151,13 @@ class Pow(Function):
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, exponent: float) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.power(x, exponent)
+        try:
+            return np.power(x, exponent)
+        except (TypeError, ValueError) as exc:  # int ** negative int, bool ** ...
+            raise DTypeError(
+                f"pow: cannot raise a {x.dtype} tensor to the power {exponent!r}; "
+                "convert it to float first"
+            ) from exc
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
@@ -204,8 +216,10 @@ def pow(x: Tensor | Any, exponent: float) -> Tensor:
     >>> (minigrad.Tensor([1.0, 2.0, 3.0]) ** 2).data
     array([1., 4., 9.])
     """
-    if not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
-        raise TypeError(
+    if not isinstance(exponent, numbers.Real) or isinstance(exponent, (bool, np.bool_)):
+        raise ArgumentError(
             f"pow: the exponent must be a Python int or float, got {type(exponent).__name__}"
         )
+    if isinstance(exponent, np.generic):  # a NumPy scalar would change the result's dtype
+        exponent = exponent.item()
     return Pow.apply(x, exponent=exponent)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops._axes import normalize_axis
 
 if TYPE_CHECKING:
@@ -67,8 +67,12 @@ def reshape(x: Tensor | Any, shape: int | Sequence[int]) -> Tensor:
     >>> minigrad.reshape(minigrad.Tensor(np.arange(6.0)), (2, -1)).shape
     (2, 3)
     """
-    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
-    return Reshape.apply(x, shape=shape)
+    sizes = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if not isinstance(sizes, (tuple, list)) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in sizes
+    ):
+        raise ArgumentError(f"reshape: the shape must be an int or a tuple of ints, got {shape!r}")
+    return Reshape.apply(x, shape=tuple(int(s) for s in sizes))
 
 
 def flatten(x: Tensor | Any, start_axis: int = 1) -> Tensor:
@@ -93,6 +97,8 @@ def transpose(x: Tensor | Any, axes: Sequence[int] | None = None) -> Tensor:
     ndim = np.ndim(x)
     if axes is None:
         perm = tuple(reversed(range(ndim)))
+    elif not isinstance(axes, (tuple, list)):
+        raise ArgumentError(f"transpose: axes must be a tuple of ints or None, got {axes!r}")
     else:
         perm = tuple(normalize_axis("transpose", a, ndim) for a in axes)
         if sorted(perm) != list(range(ndim)):
