@@ -59,7 +59,7 @@ import graphviz
 import numpy as np
 
 from minigrad.engine import Node, graph_nodes
-from minigrad.errors import GraphvizNotFoundError, VizError
+from minigrad.errors import ArgumentError, GraphvizNotFoundError, VizError
 from minigrad.tensor import Tensor
 
 __all__ = ["FORMATS", "render", "retain_grads", "to_dot"]
@@ -488,20 +488,20 @@ class _Drawing:
             f"<tr><td><b>{_e(title)}</b></td></tr>",
             f"<tr><td>{_small(_e(ops_text))}</td></tr>",
         ]
-        worst = ""
+        bad = False
+        if self.view == "backward":
+            # The gradient the module's VJPs received: dL/d(each output used outside it).
+            for node in ops:
+                out = self.g.output[node]
+                if not self._hidden(out):
+                    row, info = self._grad_row("in:", out, sep=" ")
+                    rows.append(row)
+                    bad = bad or bool(info and info.bad)
         for t in self.g.tensors:
-            if not (self._is_parameter(t) and self._hidden(t) and self._touching(t)[0] == uid):
-                continue
-            text = f"{_e(t.name or 'parameter')} {_shape(t)}"
-            cell = ""
-            if self.grads and self.colours is not None:
-                info = self._grad_of(t)
-                if info is not None:
-                    fill, font = self.colours.fill(info)
-                    text = f'<font color="{font}">{text} · {info.text()}</font>'
-                    cell = f' bgcolor="{fill}"'
-                    worst = worst or info.bad
-            rows.append(f"<tr><td{cell}>{_small(text)}</td></tr>")
+            if self._is_parameter(t) and self._hidden(t) and self._touching(t)[0] == uid:
+                row, info = self._grad_row(f"{_e(t.name or 'parameter')} {_shape(t)}", t)
+                rows.append(row)
+                bad = bad or bool(info and info.bad)
         attrs = {
             "shape": "box3d",
             "style": "filled",
@@ -510,9 +510,18 @@ class _Drawing:
             + "".join(rows)
             + "</table>>",
         }
-        if worst:
+        if bad:
             attrs.update(color=_NAN, penwidth="3")
         self._add(self.unit_scope[uid], uid, **attrs)
+
+    def _grad_row(self, text: str, t: Tensor, sep: str = " · ") -> tuple[str, _GradInfo | None]:
+        """A table row ``text · ||grad||``, filled with the gradient's colour, when grads are on."""
+        info = self._grad_of(t) if self.colours is not None else None
+        if self.colours is None or info is None:
+            return f"<tr><td>{_small(text)}</td></tr>", None
+        fill, font = self.colours.fill(info)
+        body = f'<font color="{font}">{text}{sep}{info.text()}</font>'
+        return f'<tr><td bgcolor="{fill}">{_small(body)}</td></tr>', info
 
     def _unit_nodes(self) -> None:
         """One node per unit, in the order of the graph: a lone op or a collapsed module."""
@@ -680,6 +689,7 @@ def to_dot(
     Raises:
         VizError: ``roots`` is not a tensor with a graph (a module, an array, a list holding
             something else, a leaf, or a tensor computed without gradients).
+        ArgumentError: an option out of range (``view``, ``depth``, ``rankdir``).
 
     >>> import minigrad, numpy as np
     >>> from minigrad import viz
@@ -690,11 +700,11 @@ def to_dot(
     >>> dot.render("graph", format="svg")  # doctest: +SKIP
     """
     if view not in ("forward", "backward"):
-        raise ValueError(f"to_dot: view must be 'forward' or 'backward', got {view!r}")
+        raise ArgumentError(f"to_dot: view must be 'forward' or 'backward', got {view!r}")
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
-        raise ValueError(f"to_dot: depth must be None or an integer >= 0, got {depth!r}")
+        raise ArgumentError(f"to_dot: depth must be None or an integer >= 0, got {depth!r}")
     if rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"to_dot: rankdir must be TB, LR, BT or RL, got {rankdir!r}")
+        raise ArgumentError(f"to_dot: rankdir must be TB, LR, BT or RL, got {rankdir!r}")
     graph = _collect(_as_roots(roots))
     drawing = _Drawing(graph, view, depth, grads, values, model)
     if view == "forward":
@@ -721,6 +731,7 @@ def render(
 
     Raises:
         VizError: bad ``roots`` (see :func:`to_dot`).
+        ArgumentError: an unknown ``format`` or a bad option.
         GraphvizNotFoundError: the ``dot`` program is missing; the DOT source is then
             written next to ``path`` (same name, suffix ``.dot``) and the message says how to
             install Graphviz.
@@ -728,7 +739,7 @@ def render(
     path = Path(path)
     fmt = (format or path.suffix.lstrip(".") or "svg").lower()
     if fmt not in FORMATS:
-        raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ArgumentError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     dot = to_dot(roots, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt in ("dot", "gv"):
