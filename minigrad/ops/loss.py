@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
-from minigrad.errors import DTypeError, ShapeError
+from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -33,18 +33,26 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _check(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> bool:
     """Validate the arguments; True when ``target`` holds class indices."""
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        raise ArgumentError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if scores.ndim != 2:
         raise ShapeError(
             f"{op}: expected input of shape (N, C), got {scores.shape}"
             + ("; add a batch axis, e.g. x.reshape(1, -1)" if scores.ndim == 1 else "")
         )
     n, c = scores.shape
+    if c == 0:
+        raise ShapeError(f"{op}: the input of shape {scores.shape} has no classes")
+    if n == 0 and reduction == "mean":
+        raise ShapeError(
+            f"{op}: the batch is empty (input of shape {scores.shape}); the mean over 0 "
+            "samples is undefined (reduction='sum' gives 0)"
+        )
     if target.dtype.kind in "iu":
         if target.shape != (n,):
+            hint = "; for one-hot rows, use a float target" if target.shape == (n, c) else ""
             raise ShapeError(
                 f"{op}: target of class indices must have shape ({n},) for input of shape "
-                f"{scores.shape}, got {target.shape}"
+                f"{scores.shape}, got {target.shape}{hint}"
             )
         if n and (target.min() < 0 or target.max() >= c):
             bad = target[(target < 0) | (target >= c)][0]
@@ -61,6 +69,22 @@ def _check(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> b
         f"{op}: target must hold integer class indices or float one-hot labels, "
         f"got dtype {target.dtype}"
     )
+
+
+def _check_finite_target(op: str, per_sample: np.ndarray, target: np.ndarray) -> None:
+    """A NaN or inf in a float target makes the loss non-finite: say so, naming the target.
+
+    Only looked at when the loss already is non-finite, so valid calls pay one check of N values.
+    """
+    if np.isfinite(per_sample).all():
+        return
+    bad = ~np.isfinite(target)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ArgumentError(
+            f"{op}: the float target holds {target[row, col]} at [{row}, {col}]; "
+            "labels must be finite"
+        )
 
 
 def _reduce(per_sample: np.ndarray, reduction: str) -> np.ndarray:
@@ -95,6 +119,7 @@ class NLLLoss(Function):
             per_sample = -logp[np.arange(len(target)), target]
         else:
             per_sample = -(target * logp).sum(axis=1)
+            _check_finite_target("nll_loss", per_sample, target)
         ctx.save_for_backward(logp, target, indices)
         return _reduce(per_sample, reduction)
 
@@ -138,6 +163,7 @@ class CrossEntropy(Function):
             per_sample = -logp[np.arange(len(target)), target]
         else:
             per_sample = -(target * logp).sum(axis=1)
+            _check_finite_target("cross_entropy", per_sample, target)
         ctx.save_for_backward(logp, target, indices)
         return _reduce(per_sample, reduction)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
+from minigrad.errors import ShapeError
 from minigrad.ops._axes import normalize_axes
 
 if TYPE_CHECKING:
@@ -51,6 +52,11 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+        if x.size == 0 and math.prod(x.shape[a] for a in axis) == 0:
+            raise ShapeError(
+                f"mean: cannot average over axes {axis} of shape {x.shape}: there are no "
+                "elements to average"
+            )
         ctx.save_for_backward(x.shape)
         return x.mean(axis=axis, keepdims=keepdims)
 
