@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import engine, ops
-from minigrad.errors import DTypeError, GraphError, ShapeError
+from minigrad.errors import ArgumentError, DTypeError, GraphError, ShapeError
 
 __all__ = ["Tensor"]
 
@@ -159,10 +159,21 @@ class Tensor:
         return Tensor._make(self.data, None)
 
     def astype(self, dtype: Any) -> Tensor:
-        """This tensor converted to ``dtype``; recorded, so gradients flow back through it."""
-        dtype = np.dtype(dtype)
+        """This tensor converted to ``dtype``; recorded, so gradients flow back through it.
+
+        A conversion to an integer or bool dtype is not differentiable: its result is a
+        constant outside the graph (as in PyTorch).
+        """
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise DTypeError(f"astype: {dtype!r} is not a NumPy dtype") from exc
+        if dtype.kind not in _ALLOWED_KINDS:
+            raise DTypeError(f"astype: expected a float, integer or bool dtype, got {dtype}")
         if dtype == self.data.dtype:
             return self
+        if dtype.kind != "f":
+            return Tensor._make(self.data.astype(dtype), None)
         return engine.Cast.apply(self, dtype=dtype)
 
     # ---------------------------------------------------------------- autograd
@@ -202,7 +213,7 @@ class Tensor:
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentError("len: a 0-d tensor has no length (shape ())")
         return len(self.data)
 
     def __bool__(self) -> bool:
@@ -270,7 +281,7 @@ class Tensor:
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        if len(shape) == 1 and not isinstance(shape[0], int):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])  # type: ignore[arg-type]
         return ops.reshape(self, shape)  # type: ignore[arg-type]
 
