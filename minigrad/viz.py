@@ -342,7 +342,8 @@ class _Drawing:
         self.g, self.view, self.depth = graph, view, depth
         self.grads, self.values = grads, values
         self.items: list[_Item] = []
-        self.edges: dict[tuple[str, str], dict[str, str]] = {}
+        # Keyed by (source, target, label): x + x draws two edges, a collapsed module one.
+        self.edges: dict[tuple[str, str, str], dict[str, str]] = {}
         self.module_labels = _module_labels(model)
         # Units: each op is drawn alone, or inside the collapsed module (scope) it belongs to.
         self.unit: dict[Node, str] = {}
@@ -414,7 +415,7 @@ class _Drawing:
         self.items.append(_Item(scope, nid, attrs))
 
     def _edge(self, src: str, dst: str, **attrs: str) -> None:
-        self.edges.setdefault((src, dst), attrs)
+        self.edges.setdefault((src, dst, attrs.get("label", "")), attrs)
 
     def _colour(self, attrs: dict[str, str], info: _GradInfo | None) -> None:
         """Fill a node by its gradient norm; a NaN or inf gradient also gets a thick red border."""
@@ -489,11 +490,11 @@ class _Drawing:
             f"<tr><td>{_small(_e(ops_text))}</td></tr>",
         ]
         bad = False
-        if self.view == "backward":
+        if self.view == "backward" and self.grads:
             # The gradient the module's VJPs received: dL/d(each output used outside it).
             for node in ops:
                 out = self.g.output[node]
-                if not self._hidden(out):
+                if not self._hidden(out) and out.grad is not None:
                     row, info = self._grad_row("in:", out, sep=" ")
                     rows.append(row)
                     bad = bad or bool(info and info.bad)
@@ -555,9 +556,11 @@ class _Drawing:
     def backward(self) -> None:
         for k, root in enumerate(self.g.roots):
             # backward() starts from dL/dL = 1 (or the grad= passed for a non-scalar root).
-            what = "dL/d" + (root.name or "L") if root.name or root.data.size == 1 else "grad="
-            seed = "1" if root.data.size == 1 else _shape(root)
-            label = f"<<b>backward()</b><br/>{_e(what)} {_e(seed)}>"
+            if root.data.size == 1:
+                seed = f"dL/d{root.name or 'L'} = 1"
+            else:
+                seed = f"grad of shape {_shape(root)}"
+            label = f"<<b>backward()</b><br/>{_e(seed)}>"
             self._add((), f"seed{k}", shape="oval", label=label)
             self._edge(f"seed{k}", self.unit[root.grad_fn], label=_shape(root), color=_GRAD_EDGE)
         self._unit_nodes()
@@ -602,7 +605,7 @@ class _Drawing:
                 )
             dot.node("legend", label=self.colours.legend(note), shape="plaintext")
         self._emit(dot, (), self._cluster_tree())
-        for (src, dst), attrs in self.edges.items():
+        for (src, dst, _), attrs in self.edges.items():
             dot.edge(src, dst, **attrs)
         return dot
 
