@@ -1,4 +1,4 @@
-"""The ``minigrad`` command: ``train``, ``evaluate`` and ``summary``.
+"""The ``minigrad`` command: ``train``, ``evaluate``, ``summary`` and ``graph``.
 
 Each subcommand is two small functions: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args) -> int`` does the work; :data:`COMMANDS` lists the ``_add_`` functions.
@@ -391,10 +391,127 @@ def _run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- graph
+
+
+def _depth(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _add_graph(sub: Any) -> None:
+    p = sub.add_parser(
+        "graph",
+        help="draw a model's computation graph (SVG, PNG, PDF or DOT)",
+        description="Run one forward and backward pass of a model spec (or of the model in a "
+        "checkpoint) on a random sample input with a cross-entropy loss, and draw the graph "
+        "that backward walked: every op with its attributes, every tensor with its shape and "
+        "dtype, parameters by their dotted names, one cluster per module. The format follows "
+        "the suffix of -o; .dot writes the DOT source and needs no Graphviz.",
+        epilog="example: minigrad graph models/seed_cnn.toml -o graph.svg --grads",
+    )
+    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="graph.svg",
+        metavar="FILE",
+        help="the file to write: .svg, .png, .pdf or .dot (default: graph.svg)",
+    )
+    p.add_argument(
+        "--input-shape",
+        type=_shape,
+        metavar="C,H,W",
+        help="input shape without the batch axis (default: the spec's)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="samples in the input (default: 1)",
+    )
+    p.add_argument(
+        "--depth",
+        type=_depth,
+        metavar="N",
+        help="draw N levels of modules as boxes and each module below as one node "
+        "(1 collapses each layer of a spec; default: every op)",
+    )
+    p.add_argument(
+        "--grads",
+        action="store_true",
+        help="show every tensor's gradient norm, coloured on a log scale; NaN and inf in red",
+    )
+    p.add_argument("--values", action="store_true", help="show each tensor's min, mean and max")
+    p.add_argument(
+        "--view",
+        choices=("forward", "backward"),
+        default="forward",
+        help="forward: tensors through ops; backward: gradients through each op's "
+        "VJP to the parameters (default: forward)",
+    )
+    p.add_argument(
+        "--rankdir",
+        choices=("TB", "LR"),
+        default="TB",
+        help="layout: top to bottom or left to right (default: TB)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the sample input and, for a spec, the weights (default: 0)",
+    )
+    p.set_defaults(run=_run_graph)
+
+
+def _run_graph(args: argparse.Namespace) -> int:
+    import minigrad
+    from minigrad import nn, viz
+    from minigrad.checkpoint import load_checkpoint
+
+    if Path(args.model).suffix == ".npz":
+        ckpt = load_checkpoint(args.model)
+        model = ckpt.build_model()
+        if args.input_shape:
+            model = nn.from_spec(model.spec, input_shape=args.input_shape)
+            ckpt.restore(model)
+    else:
+        model = nn.from_spec(args.model, seed=args.seed, input_shape=args.input_shape)
+    shape = (args.batch_size, *model.spec["input_shape"])
+    rng = np.random.default_rng(args.seed)
+    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
+    logits = model(x)
+    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=args.batch_size), name="target")
+    loss = minigrad.cross_entropy(logits, target)
+    loss.name = "loss"
+    if args.grads:
+        viz.retain_grads(loss)
+    loss.backward()
+    out = viz.render(
+        loss,
+        args.output,
+        view=args.view,
+        depth=args.depth,
+        grads=args.grads,
+        values=args.values,
+        model=model,
+        rankdir=args.rankdir,
+    )
+    print(f"wrote the {args.view} graph of {model.spec['name']} (input {shape}) to {out}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 #: One function per subcommand, each adding its parser (and its ``run``) to the subparsers.
-COMMANDS: list[Callable[[Any], None]] = [_add_train, _add_evaluate, _add_summary]
+COMMANDS: list[Callable[[Any], None]] = [_add_train, _add_evaluate, _add_summary, _add_graph]
 
 
 def build_parser() -> argparse.ArgumentParser:
