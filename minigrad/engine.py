@@ -31,6 +31,7 @@ Ops never see the graph. This module owns everything generic:
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import traceback
 import weakref
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from minigrad.errors import AnomalyError, DTypeError, GraphError, ShapeError
+from minigrad.errors import AnomalyError, DTypeError, GraphError, MinigradError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -127,8 +128,11 @@ def detect_anomaly() -> Iterator[None]:
     """Make the first op that produces NaN or inf raise :class:`~minigrad.AnomalyError`.
 
     Inside the block every op's output is checked in the forward pass, and every gradient a
-    VJP returns is checked in the backward pass. The error names the op and shows where in
-    your code that op was created. It costs a check per op, so it is off by default.
+    VJP returns is checked in the backward pass (run ``backward()`` inside the block too). The
+    error names the op, its module and which input or gradient went bad, and shows where in
+    your code that op was created (the frames inside minigrad are listed after it). It costs
+    a check and a stack capture per op, so it is off by default. It can also decorate a
+    function, and it is per thread: other threads are not affected.
 
     >>> import minigrad, numpy as np
     >>> x = minigrad.Tensor(np.array([0.0, 1.0]), requires_grad=True)
@@ -136,7 +140,7 @@ def detect_anomaly() -> Iterator[None]:
     ...     minigrad.log(x)
     Traceback (most recent call last):
     ...
-    minigrad.errors.AnomalyError: log produced -inf in its forward pass ...
+    minigrad.errors.AnomalyError: log produced -inf in its forward pass: its output ...
     """
     token = _anomaly.set(True)
     try:
@@ -300,8 +304,15 @@ class Function:
         ctx = Node(cls, parents, attrs, needs)
         anomaly = _anomaly.get()
         if anomaly:
-            ctx.stack = traceback.extract_stack()[:-2]
-        data = cls.forward(ctx, *[p.data for p in parents], **attrs)
+            ctx.stack = traceback.extract_stack()[:-1]
+        try:
+            data = cls.forward(ctx, *[p.data for p in parents], **attrs)
+        except MinigradError:
+            raise
+        except (TypeError, ValueError, IndexError, OverflowError) as exc:
+            # The ops check what users get wrong; this is the net under those checks, so that
+            # no input ever surfaces as a bare NumPy message.
+            raise _forward_error(cls.name, parents, exc) from exc
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         if anomaly:
@@ -352,14 +363,57 @@ def _promote(op: str, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
 # --------------------------------------------------------------------------- backward
 
 
-def _check_finite(op: str, where: str, array: np.ndarray, node: Node) -> None:
+def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> MinigradError:
+    shapes = ", ".join(str(p.data.shape) for p in parents)
+    dtypes = ", ".join(str(p.data.dtype) for p in parents)
+    error = DTypeError if isinstance(exc, TypeError) else ShapeError
+    return error(
+        f"{op}: cannot compute it for inputs of shapes {shapes} and dtypes {dtypes} "
+        f"({type(exc).__name__}: {exc})"
+    )
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _where_created(node: Node) -> str:
+    """The creation stack up to the last line of user code, then the frames inside minigrad."""
+    if not node.stack:
+        return "  (not recorded: run the forward pass inside detect_anomaly() too)\n"
+    stack = list(node.stack)
+    inner: list[traceback.FrameSummary] = []
+    while len(stack) > 1 and os.path.abspath(stack[-1].filename).startswith(_PACKAGE):
+        inner.insert(0, stack.pop())
+    text = "".join(traceback.format_list(stack))
+    if inner:
+        via = " -> ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in inner)
+        text += f"  (then inside minigrad: {via})\n"
+    return text
+
+
+def _bad_value(array: np.ndarray) -> str:
+    return "nan" if np.isnan(array).any() else "inf" if np.isposinf(array).any() else "-inf"
+
+
+def _check_finite(op: str, where: str, array: np.ndarray, node: Node, index: int = -1) -> None:
     if array.dtype.kind in "fc" and not np.isfinite(array).all():
-        bad = "nan" if np.isnan(array).any() else "inf" if np.isposinf(array).any() else "-inf"
-        created = "".join(traceback.format_list(node.stack or [])) or "  (not recorded)\n"
+        module = f" (in module {'.'.join(node.scope)!r})" if node.scope else ""
+        what = f"the gradient for input {index}" if index >= 0 else "its output"
+        notes = ""
+        if where == "forward":
+            for i, p in enumerate(node.parents):
+                data = p.data
+                if data.dtype.kind in "fc" and not np.isfinite(data).all():
+                    source = (
+                        "a tensor made outside detect_anomaly()"
+                        if p._node
+                        else "a leaf or constant"
+                    )
+                    notes += f"Input {i} already held {_bad_value(data)} ({source}).\n"
         raise AnomalyError(
-            f"{op} produced {bad} in its {where} pass "
-            f"(shape {array.shape}, dtype {array.dtype}).\n"
-            f"The op was created here:\n{created}"
+            f"{op}{module} produced {_bad_value(array)} in its {where} pass: {what} "
+            f"(shape {array.shape}, dtype {array.dtype}).\n{notes}"
+            f"The op was created here:\n{_where_created(node)}"
         )
 
 
@@ -471,7 +525,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 continue
             pg = _fit_to_input(node, index, pg)
             if anomaly:
-                _check_finite(node.op.name, "backward", pg, node)
+                _check_finite(node.op.name, "backward", pg, node, index)
             child = parent._node
             if child is None:
                 if parent.grad is None:
