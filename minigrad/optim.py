@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.errors import CheckpointError
+from minigrad.errors import ArgumentError, CheckpointError
 from minigrad.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "Optimizer"]
@@ -30,15 +30,26 @@ class Optimizer:
     hyper: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor], **hyper: Any) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor) or not isinstance(params, Iterable):
+            hint = "; call it: model.parameters()" if callable(params) else ""
+            raise ArgumentError(
+                f"{name}: params must be an iterable of tensors such as model.parameters(), "
+                f"got {type(params).__name__}{hint}"
+            )
         self.params: list[Tensor] = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ArgumentError(
+                f"{name}: got an empty parameter list (does the model have any parameters?)"
+            )
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
-                raise TypeError(
-                    f"{type(self).__name__}: parameter {i} must be a leaf tensor with "
+                raise ArgumentError(
+                    f"{name}: parameter {i} must be a leaf tensor with "
                     f"requires_grad=True, got {p!r}"
                 )
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ArgumentError(f"{name}: a parameter appears more than once in the list")
         self.defaults: dict[str, Any] = hyper
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
