@@ -169,7 +169,7 @@ class Conv2d(Function):
         cols, w2, padded_shape = ctx.saved_tensors
         need = ctx.needs_input_grad
         n, f = grad.shape[:2]
-        g = grad.reshape(n, f, -1)
+        g = grad.reshape(n, f, grad.shape[2] * grad.shape[3])  # not -1: n may be 0
         gx = gw = gb = None
         if need[0]:
             dcols = np.matmul(w2.T, g)
@@ -210,7 +210,7 @@ class MaxPool2d(Function):
         arg, windows_shape, x_shape = ctx.saved_tensors
         n, c, h, w = x_shape
         dwin = np.zeros(windows_shape, dtype=grad.dtype)
-        np.put_along_axis(dwin, arg[:, None, :], grad.reshape(n * c, 1, -1), axis=1)
+        np.put_along_axis(dwin, arg[:, None, :], grad.reshape(n * c, 1, windows_shape[2]), axis=1)
         dx = col2im(dwin, (n * c, 1, h, w), ctx.attrs["kernel_size"], ctx.attrs["stride"])
         return (dx.reshape(x_shape),)
 
