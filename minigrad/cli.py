@@ -179,6 +179,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from minigrad.train import History, confusion_matrix, evaluate, fit
 
     started = time.perf_counter()
+    if not args.resume:  # a bad spec fails before any data is loaded
+        nn.validate_spec(nn.load_spec(args.model), args.model)
     (x_train, y_train), (x_test, y_test) = _load_dataset(args.dataset, args.data_dir)
     val = None
     if args.val_fraction > 0:

@@ -1,0 +1,214 @@
+"""The minigrad command, run as a subprocess as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_CNN = str(ROOT / "models" / "seed_cnn.toml")
+
+
+def minigrad(*args, env=None, cwd=None):
+    run_env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_MNIST_DIR"}
+    run_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=run_env,
+        cwd=cwd or ROOT,
+    )
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_help_lists_the_commands():
+    result = minigrad("--help")
+    assert result.returncode == 0
+    for command in ("train", "evaluate", "summary"):
+        assert command in result.stdout
+    train_help = minigrad("train", "--help").stdout
+    for option in (
+        "--model",
+        "--dataset",
+        "--data-dir",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--optimizer",
+        "--seed",
+        "--out",
+        "--resume",
+    ):
+        assert option in train_help
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("minigrad")
+    if not script.exists():
+        pytest.skip("the minigrad console script is not installed in this environment")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("minigrad ")
+
+
+def test_summary_of_a_spec():
+    result = minigrad("summary", SEED_CNN)
+    assert result.returncode == 0, result.stderr
+    assert "Conv2d" in result.stdout and "(N, 8, 6, 6)" in result.stdout
+    assert "total params: 2,970" in result.stdout
+    wide = minigrad("summary", SEED_CNN, "--input-shape", "1,28,28")
+    assert "(N, 5408)" in wide.stdout and "total params: 54,170" in wide.stdout
+
+
+def test_train_then_evaluate_then_summary(tmp_path):
+    out = tmp_path / "run"
+    result = minigrad(
+        "train",
+        "--model",
+        SEED_CNN,
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--limit",
+        "300",
+        "--out",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
+    for name in (
+        "checkpoint.npz",
+        "metrics.json",
+        "metrics.csv",
+        "curves.png",
+        "filters.png",
+        "confusion.png",
+    ):
+        assert (out / name).is_file(), name
+        assert (out / name).stat().st_size > 0
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [r["epoch"] for r in metrics["history"]] == [1, 2]
+    assert 0 <= metrics["test"]["accuracy"] <= 1
+    assert np.array(metrics["confusion_matrix"]).sum() == metrics["config"]["test_samples"]
+    assert (out / "metrics.csv").read_text().startswith("epoch,train_loss,train_accuracy,val_loss")
+
+    evaluated = minigrad("evaluate", out / "checkpoint.npz", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    assert report["dataset"] == "digits"
+    assert report["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
+    text = minigrad("evaluate", out / "checkpoint.npz")
+    assert "accuracy" in text.stdout and "confusion matrix" in text.stdout
+
+    summary = minigrad("summary", out / "checkpoint.npz")
+    assert "total params: 2,970" in summary.stdout
+
+
+def test_resume_from_the_command_line_is_bit_exact(tmp_path):
+    common = ["--model", SEED_CNN, "--limit", "120", "--no-plots", "--quiet", "--optimizer", "adam"]
+    full = minigrad("train", *common, "--epochs", "2", "--out", tmp_path / "full")
+    half = minigrad("train", *common, "--epochs", "1", "--out", tmp_path / "half")
+    resumed = minigrad(
+        "train",
+        *common,
+        "--epochs",
+        "2",
+        "--out",
+        tmp_path / "resumed",
+        "--resume",
+        tmp_path / "half" / "checkpoint.npz",
+    )
+    for r in (full, half, resumed):
+        assert r.returncode == 0, r.stderr
+    with (
+        np.load(tmp_path / "full" / "checkpoint.npz") as a,
+        np.load(tmp_path / "resumed" / "checkpoint.npz") as b,
+    ):
+        for key in a.files:
+            if key.startswith(("param:", "optim:")):
+                assert np.array_equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize(
+    "spec_text, fragments",
+    [
+        (
+            'name = "x"\ninput_shape = [1, 8, 8]\n[[layers]]\ntype = "Dense"\n',
+            ["bad.toml: layer 0 (Dense): unknown layer type 'Dense'"],
+        ),
+        (
+            'name = "x"\ninput_shape = [1, 8, 8]\n[[layers]]\ntype = "Conv2d"\nkernel_size = 3\n',
+            ["layer 0 (Conv2d): missing argument 'out_channels'"],
+        ),
+        ("name = \n", ["not valid TOML"]),
+    ],
+)
+def test_bad_specs_are_one_line_errors(tmp_path, spec_text, fragments):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(spec_text)
+    for args in (("train", "--model", spec, "--out", tmp_path / "o"), ("summary", spec)):
+        assert_one_line_error(minigrad(*args), *fragments)
+
+
+def test_other_errors_are_one_line(tmp_path):
+    assert_one_line_error(minigrad("summary", tmp_path / "nope.toml"), "no such model spec file")
+    assert_one_line_error(
+        minigrad("train", "--model", SEED_CNN, "--dataset", "mnist", "--out", tmp_path / "o"),
+        "--data-dir",
+        "MINIGRAD_MNIST_DIR",
+    )
+    assert_one_line_error(
+        minigrad("train", "--model", SEED_CNN, "--dataset", "mnist", "--data-dir", tmp_path),
+        "no MNIST file",
+    )
+    assert_one_line_error(minigrad("evaluate", tmp_path / "none.npz"), "no such checkpoint file")
+    lenet = str(ROOT / "models" / "lenet5.toml")
+    assert_one_line_error(
+        minigrad("train", "--model", lenet, "--out", tmp_path / "o"), "layer 3 (Conv2d)"
+    )
+
+
+def test_usage_errors_exit_2():
+    result = minigrad("train", "--model", SEED_CNN, "--epochs", "0")
+    assert result.returncode == 2 and "positive integer" in result.stderr
+    assert minigrad().returncode == 2
+
+
+@pytest.mark.mnist
+def test_evaluate_on_mnist(tmp_path):
+    folder = os.environ.get("MINIGRAD_MNIST_DIR")
+    if not folder:
+        pytest.skip("set MINIGRAD_MNIST_DIR to the folder of the MNIST files")
+    out = tmp_path / "m"
+    result = minigrad(
+        "train",
+        "--model",
+        SEED_CNN,
+        "--dataset",
+        "mnist",
+        "--limit",
+        "2000",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        out,
+        env={"MINIGRAD_MNIST_DIR": folder},
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["test_samples"] == 10000 and metrics["test"]["accuracy"] > 0.8
