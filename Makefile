@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 
 demo: $(STAMP) dot
 	$(VENV)/bin/minigrad train --model models/seed_cnn.toml --dataset digits --out runs/demo
+	$(VENV)/bin/minigrad graph runs/demo/checkpoint.npz -o runs/demo/graph.svg --grads
 
 test: $(STAMP) dot
 	$(PY) -m pytest
