@@ -569,3 +569,16 @@ def test_graph_command_without_dot_fails_in_one_line(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert err.startswith("minigrad graph: error:") and "apt-get install graphviz" in err
     assert (tmp_path / "g.dot").exists()
+
+
+def test_graph_command_reads_a_checkpoint(tmp_path):
+    from minigrad.checkpoint import save_checkpoint
+
+    model = nn.from_spec(SEED_CNN, seed=3)
+    model[0].weight.data[...] = 0.5  # a trained model's weights, recognisable in the values
+    save_checkpoint(tmp_path / "checkpoint.npz", model)
+    out = tmp_path / "graph.dot"
+    argv = ["graph", str(tmp_path / "checkpoint.npz"), "-o", str(out), "--values"]
+    assert cli.main(argv) == 0
+    assert "0.weight" in out.read_text() and "value 0.5" not in out.read_text()
+    assert "min 0.5 · mean 0.5 · max 0.5" in out.read_text()
