@@ -211,7 +211,7 @@ def _e(text: object) -> str:
 
 
 def _num(x: float) -> str:
-    return f"{x:.3g}"
+    return f"{x + 0.0:.3g}"  # + 0.0 turns -0.0 into 0.0
 
 
 def _shape(t: Tensor) -> str:
