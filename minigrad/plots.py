@@ -52,6 +52,7 @@ def plot_history(history: Any, path: str | Path) -> Path:
             values = [r.get(f"{split}_{metric}") for r in records]
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, label=split)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(metric)
