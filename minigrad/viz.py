@@ -245,13 +245,18 @@ def _argnames(node: Node) -> list[str]:
 
 
 def _stats(t: Tensor) -> str:
+    """The value of a one-element tensor, else min, mean and max; HTML, NaN and inf in red."""
     a = t.data
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = int(np.size(a) - np.isfinite(a).sum())
+        what = "NaN" if np.isnan(a).any() else "inf"
+        return f'<font color="{_NAN}"><b>{bad} of {a.size} values are {what}!</b></font>'
     if a.size == 1:
-        return f"value {_num(float(a.reshape(-1)[0]))}"
+        return _e(f"value {_num(float(a.reshape(-1)[0]))}")
     if a.size == 0:
         return "empty"
     a = a.astype(np.float64, copy=False)
-    return f"min {_num(a.min())} · mean {_num(a.mean())} · max {_num(a.max())}"
+    return _e(f"min {_num(a.min())} · mean {_num(a.mean())} · max {_num(a.max())}")
 
 
 @dataclass
@@ -437,7 +442,7 @@ class _Drawing:
             lines.append(f"<b>{_e(t.name)}</b>")
         lines.append(f"{_shape(t)} {t.data.dtype.name}")
         if self.values:
-            lines.append(_small(_e(_stats(t))))
+            lines.append(_small(_stats(t)))
         if self.grads:
             info = self._grad_of(t)
             if info is not None:

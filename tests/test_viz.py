@@ -582,3 +582,14 @@ def test_graph_command_reads_a_checkpoint(tmp_path):
     assert cli.main(argv) == 0
     assert "0.weight" in out.read_text() and "value 0.5" not in out.read_text()
     assert "min 0.5 · mean 0.5 · max 0.5" in out.read_text()
+
+
+def test_values_mark_nan_and_inf():
+    z = minigrad.Tensor(np.array([[800.0, 1.0, 2.0]]), requires_grad=True, name="z")
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = z.exp()
+        p = e / e.sum(axis=1, keepdims=True)
+    dot = viz.to_dot(p, values=True)
+    assert "1 of 3 values are inf!" in label_of(dot, "t1")
+    assert "1 of 3 values are NaN!" in label_of(dot, "t3")
+    assert viz._NAN in nodes(dot)["t3"]
