@@ -1,0 +1,158 @@
+"""The systems under test, each set up from the same :class:`~bench.reference.CNNParams`.
+
+* ``minigrad``: the seed CNN as a user writes it, ``minigrad.nn`` layers and ``minigrad.optim.SGD``;
+* ``minigrad-ops``: the same computation with the raw ops and an in-place update (no modules);
+* ``numpy``: :mod:`bench.reference`, no framework;
+* ``torch``: PyTorch on the CPU, when ``import torch`` works (it is not a dependency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import minigrad
+from bench.reference import CNNParams, numpy_cnn_grads, numpy_cnn_step
+from minigrad import nn
+from minigrad.optim import SGD
+
+__all__ = [
+    "MinigradCNN",
+    "MinigradOpsCNN",
+    "NumpyCNN",
+    "TorchCNN",
+    "torch_or_none",
+]
+
+Step = Callable[[np.ndarray, np.ndarray], float]
+
+
+def torch_or_none() -> Any:
+    """The ``torch`` module, or None when it cannot be imported."""
+    try:
+        import torch
+    except Exception:  # any failure to import means: no PyTorch column
+        return None
+    return torch
+
+
+class NumpyCNN:
+    """Hand-written NumPy (bench/reference.py)."""
+
+    def __init__(self, params: CNNParams, lr: float) -> None:
+        self.params, self.lr = params.copy(), lr
+
+    def step(self, x: np.ndarray, t: np.ndarray) -> float:
+        return numpy_cnn_step(self.params, x, t, self.lr)
+
+    def grads(self, x: np.ndarray, t: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        return numpy_cnn_grads(self.params, x, t)
+
+
+class MinigradCNN:
+    """The design document's CNN through ``minigrad.nn`` and ``minigrad.optim.SGD``."""
+
+    def __init__(self, params: CNNParams, lr: float) -> None:
+        f, _, kh, _ = params.conv_w.shape
+        classes, features = params.dense_w.shape
+        dtype = params.conv_w.dtype
+        self.model = nn.Sequential(
+            nn.Conv2d(1, f, kh, dtype=dtype, rng=0),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(features, classes, dtype=dtype, rng=0),
+        )
+        self.model.load_state_dict(
+            {
+                "0.weight": params.conv_w,
+                "0.bias": params.conv_b,
+                "3.weight": params.dense_w,
+                "3.bias": params.dense_b,
+            }
+        )
+        self.optimizer = SGD(self.model.parameters(), lr=lr)
+
+    def step(self, x: np.ndarray, t: np.ndarray) -> float:
+        self.optimizer.zero_grad()
+        loss = minigrad.cross_entropy(self.model(x), t)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def grads(self, x: np.ndarray, t: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        self.optimizer.zero_grad()
+        loss = minigrad.cross_entropy(self.model(x), t)
+        loss.backward()
+        return loss.item(), [p.grad for p in self.model.parameters()]
+
+
+class MinigradOpsCNN:
+    """The same CNN written with the raw ops: ``conv2d``, ``relu``, ``flatten``, ``linear``."""
+
+    def __init__(self, params: CNNParams, lr: float) -> None:
+        self.params = [minigrad.Tensor(a, requires_grad=True) for a in params.arrays()]
+        self.lr = lr
+
+    def _loss(self, x: np.ndarray, t: np.ndarray) -> minigrad.Tensor:
+        conv_w, conv_b, dense_w, dense_b = self.params
+        a = minigrad.relu(minigrad.conv2d(x, conv_w, conv_b))
+        return minigrad.cross_entropy(minigrad.linear(minigrad.flatten(a), dense_w, dense_b), t)
+
+    def step(self, x: np.ndarray, t: np.ndarray) -> float:
+        for p in self.params:
+            p.grad = None
+        loss = self._loss(x, t)
+        loss.backward()
+        for p in self.params:
+            p.data -= self.lr * p.grad  # W <- W - eta dL/dW
+        return loss.item()
+
+    def grads(self, x: np.ndarray, t: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        for p in self.params:
+            p.grad = None
+        loss = self._loss(x, t)
+        loss.backward()
+        return loss.item(), [p.grad for p in self.params]
+
+
+class TorchCNN:
+    """PyTorch: ``nn.Sequential(Conv2d, ReLU, Flatten, Linear)``, ``F.cross_entropy``, SGD."""
+
+    def __init__(self, params: CNNParams, lr: float) -> None:
+        torch = torch_or_none()
+        assert torch is not None
+        self.torch = torch
+        f, _, kh, _ = params.conv_w.shape
+        classes, features = params.dense_w.shape
+        dtype = getattr(torch, params.conv_w.dtype.name)
+        self.model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, f, kh),
+            torch.nn.ReLU(),
+            torch.nn.Flatten(),
+            torch.nn.Linear(features, classes),
+        ).to(dtype)
+        with torch.no_grad():
+            for p, a in zip(self.model.parameters(), params.arrays(), strict=True):
+                p.copy_(torch.from_numpy(a))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self, x: np.ndarray, t: np.ndarray) -> float:
+        torch = self.torch
+        self.optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            self.model(torch.from_numpy(x)), torch.from_numpy(t)
+        )
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def grads(self, x: np.ndarray, t: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        torch = self.torch
+        self.optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            self.model(torch.from_numpy(x)), torch.from_numpy(t)
+        )
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in self.model.parameters()]

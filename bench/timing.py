@@ -1,0 +1,83 @@
+"""Timing on a noisy shared machine: contenders interleaved, medians of rounds, same-run ratios.
+
+Every contender is a function ``run(k)`` that performs ``k`` iterations of the measured work.
+One *round* times each contender once (rotating who goes first), so slow phases of the
+machine hit every contender alike; the ratio of two contenders is taken round by round and
+its median reported.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["Stat", "interleave", "ratio"]
+
+Runner = Callable[[int], object]
+
+
+@dataclass
+class Stat:
+    """Seconds per iteration over the rounds: median, extremes and their spread."""
+
+    samples: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median, a fraction."""
+        return (max(self.samples) - min(self.samples)) / self.median if self.median else 0.0
+
+    def as_dict(self, scale: float = 1.0) -> dict[str, float]:
+        return {
+            "median": self.median * scale,
+            "min": min(self.samples) * scale,
+            "max": max(self.samples) * scale,
+            "spread": self.spread,
+            "rounds": len(self.samples),
+        }
+
+
+def _timed(run: Runner, k: int) -> float:
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()  # as timeit does: a collection landing in one contender's turn is noise
+    try:
+        start = time.perf_counter()
+        run(k)
+        return (time.perf_counter() - start) / k
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def interleave(contenders: Mapping[str, Runner], k: int, rounds: int) -> dict[str, Stat]:
+    """Seconds per iteration of each contender: ``rounds`` interleaved rounds of ``k`` each."""
+    names = list(contenders)
+    for name in names:  # warm up: caches, index tables, lazy imports
+        contenders[name](max(1, k // 10))
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(_timed(contenders[name], k))
+    return {name: Stat(s) for name, s in samples.items()}
+
+
+def ratio(stats: Mapping[str, Stat], slow: str, fast: str) -> dict[str, float]:
+    """Speed of ``slow`` relative to ``fast`` (time of fast / time of slow), round by round.
+
+    Above 1 means ``slow`` was in fact faster. Returns the median and the extremes.
+    """
+    per_round = [f / s for f, s in zip(stats[fast].samples, stats[slow].samples, strict=True)]
+    return {
+        "median": statistics.median(per_round),
+        "min": min(per_round),
+        "max": max(per_round),
+    }
