@@ -62,7 +62,9 @@ def gradcheck(
         inputs: tensors (checked when ``requires_grad``) or arrays (float arrays are checked).
             They are copied to float64; the originals are never modified.
         eps: the finite-difference step.
-        atol, rtol: the tolerance, ``|analytic - numeric| <= atol + rtol * |numeric|``.
+        atol: the absolute tolerance: the check passes where
+            ``|analytic - numeric| <= atol + rtol * |numeric|``.
+        rtol: the relative tolerance.
         fast: instead of every element, compare one random direction ``u`` per input:
             ``sum(ds/dx * u)`` against ``(s(x + eps u) - s(x - eps u)) / (2 eps)``. Two
             evaluations of ``fn`` per input instead of two per element, for large inputs.
@@ -73,7 +75,7 @@ def gradcheck(
 
     Raises:
         GradcheckError: naming the input, the index of the worst element, the analytic and
-        the numeric value.
+            the numeric value.
 
     >>> import minigrad, numpy as np
     >>> x = minigrad.Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
