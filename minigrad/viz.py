@@ -103,46 +103,46 @@ class _Graph:
     consumers: dict[int, list[Node]] = field(default_factory=dict)  # id(tensor) -> ops
 
 
-def _as_roots(roots: Any) -> tuple[Tensor, ...]:
+def _as_roots(roots: Any, where: str = "to_dot") -> tuple[Tensor, ...]:
     """``roots`` as a tuple of tensors that recorded a graph, or a VizError saying what to pass."""
     if isinstance(roots, Tensor):
         items: tuple[Any, ...] = (roots,)
     elif isinstance(roots, np.ndarray):
         raise VizError(
-            "to_dot: got a NumPy array, which records no graph; pass the Tensor a minigrad "
+            f"{where}: got a NumPy array, which records no graph; pass the Tensor a minigrad "
             "computation returned (e.g. the loss), computed from tensors created with "
             "requires_grad=True"
         )
     elif callable(getattr(roots, "named_parameters", None)):
         raise VizError(
-            f"to_dot: got a module ({type(roots).__name__}); the graph exists only once it "
+            f"{where}: got a module ({type(roots).__name__}); the graph exists only once it "
             "has run: call it on an input and pass the output (or the loss), "
-            "e.g. to_dot(model(x))"
+            f"e.g. {where}(model(x))"
         )
     elif isinstance(roots, (list, tuple)):
         items = tuple(roots)
         if not items:
-            raise VizError("to_dot: got an empty sequence; pass a tensor or a list of tensors")
+            raise VizError(f"{where}: got an empty sequence; pass a tensor or a list of tensors")
         for i, item in enumerate(items):
             if not isinstance(item, Tensor):
                 raise VizError(
-                    f"to_dot: item {i} of the sequence is a {type(item).__name__}, not a "
-                    "Tensor; pass a tensor or a list of tensors (the outputs of a computation)"
+                    f"{where}: item {i} of the sequence is of type {type(item).__name__}, not "
+                    "a Tensor; pass a tensor or a list of tensors (the outputs of a computation)"
                 )
     else:
         raise VizError(
-            f"to_dot: expected a Tensor or a sequence of tensors, got {type(roots).__name__}"
+            f"{where}: expected a Tensor or a sequence of tensors, got {type(roots).__name__}"
         )
     for t in items:
         if t.grad_fn is None:
             what = f"tensor {t.name!r}" if t.name else f"the tensor of shape {t.shape}"
             if t.requires_grad:
                 raise VizError(
-                    f"to_dot: {what} is a leaf (you created it; no op made it), so there is "
+                    f"{where}: {what} is a leaf (you created it; no op made it), so there is "
                     "no graph behind it; pass a tensor computed from it, e.g. the loss"
                 )
             raise VizError(
-                f"to_dot: {what} recorded no graph; create the inputs with "
+                f"{where}: {what} recorded no graph; create the inputs with "
                 "requires_grad=True (a model's parameters have it) and compute outside "
                 "no_grad()"
             )
@@ -197,7 +197,7 @@ def retain_grads(roots: Tensor | Sequence[Tensor]) -> None:
     >>> h.grad
     array([1., 1.])
     """
-    graph = _collect(_as_roots(roots))
+    graph = _collect(_as_roots(roots, "retain_grads"))
     for t in graph.tensors:
         if t.grad_fn is not None:
             t.retain_grad()

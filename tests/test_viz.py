@@ -481,7 +481,7 @@ def test_an_array_is_refused():
 
 def test_a_list_with_something_else_is_refused():
     loss, _ = small_graph()
-    with pytest.raises(VizError, match="item 1 of the sequence is a float"):
+    with pytest.raises(VizError, match="item 1 of the sequence is of type float, not a Tensor"):
         viz.to_dot([loss, 1.0])
     with pytest.raises(VizError, match="empty"):
         viz.to_dot([])
