@@ -133,20 +133,31 @@ def _add_train(sub: Any) -> None:
         metavar="N",
         help="samples per step; 1 is per-sample SGD (default: 1)",
     )
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd", help="(default: sgd)")
+    p.add_argument(
+        "--optimizer",
+        choices=("sgd", "adam"),
+        default="sgd",
+        help="sgd: the design document's W <- W - eta dL/dW, plus --momentum and "
+        "--weight-decay if given; adam: Adam (default: sgd)",
+    )
     p.add_argument(
         "--lr",
         type=float,
         metavar="ETA",
         help="learning rate (default: 0.02 for sgd, 0.001 for adam)",
     )
-    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (default: 0)")
+    p.add_argument(
+        "--momentum", type=float, default=0.0, metavar="MU", help="SGD momentum (default: 0)"
+    )
+    p.add_argument(
+        "--weight-decay", type=float, default=0.0, metavar="LAMBDA", help="L2 penalty (default: 0)"
+    )
     p.add_argument(
         "--seed",
         type=int,
         default=0,
-        help="seed of the initial weights and the shuffling (default: 0)",
+        metavar="N",
+        help="seed of the initial weights, the validation split and the shuffling (default: 0)",
     )
     p.add_argument(
         "--val-fraction",
@@ -166,7 +177,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument(
         "--resume",
         metavar="CHECKPOINT",
-        help="continue from a checkpoint up to --epochs (same data order as an uninterrupted run)",
+        help="continue from a checkpoint up to --epochs: the model, the optimiser and its "
+        "settings come from the checkpoint; pass the same --seed and data options, and the "
+        "result is bit-identical to an uninterrupted run",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG files")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
@@ -179,6 +192,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from minigrad.train import History, confusion_matrix, evaluate, fit
 
     started = time.perf_counter()
+    if args.optimizer == "adam" and args.momentum:
+        raise ValueError("--momentum applies to --optimizer sgd only (Adam keeps its own averages)")
     if not args.resume:  # a bad spec fails before any data is loaded
         nn.validate_spec(nn.load_spec(args.model), args.model)
     (x_train, y_train), (x_test, y_test) = _load_dataset(args.dataset, args.data_dir)

@@ -177,6 +177,14 @@ def test_other_errors_are_one_line(tmp_path):
         "no MNIST file",
     )
     assert_one_line_error(minigrad("evaluate", tmp_path / "none.npz"), "no such checkpoint file")
+    assert_one_line_error(
+        minigrad("train", "--model", SEED_CNN, "--optimizer", "adam", "--momentum", "0.9"),
+        "--momentum applies to --optimizer sgd only",
+    )
+    assert_one_line_error(
+        minigrad("train", "--model", SEED_CNN, "--lr", "-1", "--out", tmp_path / "o"),
+        "SGD: lr must be a number >= 0",
+    )
     lenet = str(ROOT / "models" / "lenet5.toml")
     assert_one_line_error(
         minigrad("train", "--model", lenet, "--out", tmp_path / "o"), "layer 3 (Conv2d)"
