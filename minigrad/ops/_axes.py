@@ -1,4 +1,4 @@
-"""Axis arguments, checked once for every op that takes one."""
+"""Axis arguments, checked once for every op that takes one, and the shapes they index."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.errors import ArgumentError, DTypeError, ShapeError
+
+
+def shape_of(op: str, x: Any) -> tuple[int, ...]:
+    """The shape of a tensor or array-like, or the DTypeError ``Tensor`` would raise for it."""
+    try:
+        return np.shape(x)
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise DTypeError(
+            f"{op}: cannot make a numeric array from {type(x).__name__} ({exc})"
+        ) from exc
 
 
 def normalize_axis(op: str, axis: int, ndim: int) -> int:

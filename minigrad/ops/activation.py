@@ -13,7 +13,7 @@ import numpy as np
 
 from minigrad.engine import Function, Node
 from minigrad.errors import ShapeError
-from minigrad.ops._axes import normalize_axis
+from minigrad.ops._axes import normalize_axis, shape_of
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -111,7 +111,9 @@ def log_softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
     >>> np.round(y.data, 3)
     array([[    0., -1000.]])
     """
-    return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, np.ndim(x)))
+    return LogSoftmax.apply(
+        x, axis=normalize_axis("log_softmax", axis, len(shape_of("log_softmax", x)))
+    )
 
 
 def softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
@@ -121,4 +123,4 @@ def softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
     >>> minigrad.softmax(minigrad.Tensor(np.array([0.0, 0.0]))).data
     array([0.5, 0.5])
     """
-    return Softmax.apply(x, axis=normalize_axis("softmax", axis, np.ndim(x)))
+    return Softmax.apply(x, axis=normalize_axis("softmax", axis, len(shape_of("softmax", x))))

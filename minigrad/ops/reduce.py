@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad.engine import Function, Node
 from minigrad.errors import ShapeError
-from minigrad.ops._axes import normalize_axes
+from minigrad.ops._axes import normalize_axes, shape_of
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -75,7 +75,9 @@ def sum(x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool
     >>> minigrad.sum(minigrad.Tensor(np.arange(6.0).reshape(2, 3)), axis=0).data
     array([3., 5., 7.])
     """
-    return Sum.apply(x, axis=normalize_axes("sum", axis, np.ndim(x)), keepdims=bool(keepdims))
+    return Sum.apply(
+        x, axis=normalize_axes("sum", axis, len(shape_of("sum", x))), keepdims=bool(keepdims)
+    )
 
 
 def mean(
@@ -87,4 +89,6 @@ def mean(
     >>> minigrad.mean(minigrad.Tensor(np.array([[1.0, 3.0]]))).item()
     2.0
     """
-    return Mean.apply(x, axis=normalize_axes("mean", axis, np.ndim(x)), keepdims=bool(keepdims))
+    return Mean.apply(
+        x, axis=normalize_axes("mean", axis, len(shape_of("mean", x))), keepdims=bool(keepdims)
+    )

@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, ShapeError
-from minigrad.ops._axes import normalize_axis
+from minigrad.ops._axes import normalize_axis, shape_of
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -82,7 +82,7 @@ def flatten(x: Tensor | Any, start_axis: int = 1) -> Tensor:
     >>> minigrad.flatten(minigrad.Tensor(np.zeros((2, 8, 6, 6)))).shape
     (2, 288)
     """
-    shape = np.shape(x)
+    shape = shape_of("flatten", x)
     start = normalize_axis("flatten", start_axis, max(len(shape), 1))
     return Reshape.apply(x, shape=(*shape[:start], math.prod(shape[start:])))
 
@@ -94,7 +94,7 @@ def transpose(x: Tensor | Any, axes: Sequence[int] | None = None) -> Tensor:
     >>> minigrad.transpose(minigrad.Tensor(np.zeros((2, 3, 4))), (0, 2, 1)).shape
     (2, 4, 3)
     """
-    ndim = np.ndim(x)
+    ndim = len(shape_of("transpose", x))
     if axes is None:
         perm = tuple(reversed(range(ndim)))
     elif not isinstance(axes, (tuple, list)):
