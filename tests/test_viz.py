@@ -593,3 +593,39 @@ def test_values_mark_nan_and_inf():
     assert "1 of 3 values are inf!" in label_of(dot, "t1")
     assert "1 of 3 values are NaN!" in label_of(dot, "t3")
     assert viz._NAN in nodes(dot)["t3"]
+
+
+class Net(nn.Module):
+    """A model with nested modules: features.0 is a convolution inside a Sequential."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.ReLU())
+        self.head = nn.Linear(2 * 2 * 2, 3, rng=1)
+
+    def forward(self, x):
+        return self.head(minigrad.flatten(self.features(x)))
+
+
+def test_nested_modules_nest_their_clusters():
+    net = Net()
+    x = minigrad.Tensor(np.ones((1, 1, 4, 4)), dtype=np.float32, name="input")
+    loss = minigrad.cross_entropy(net(x), np.array([1]))
+    dot = viz.to_dot(loss, model=net)
+    assert find(dot, "features.0.weight") and find(dot, "head.bias")
+    labels = clusters(dot)
+    assert labels[:3] == ["Net", "features: Sequential", labels[2]]
+    assert labels[2].startswith("features.0: Conv2d(1, 2")
+    assert "features.1: ReLU" in labels and any(s.startswith("head: Linear") for s in labels)
+    # depth=2 keeps two levels as frames (Net; features and head) and collapses the third.
+    collapsed = viz.to_dot(loss, model=net, depth=2)
+    assert clusters(collapsed)[:2] == ["Net", "features: Sequential"]
+    assert clusters(collapsed)[2].startswith("head: Linear")
+    groups = [label_of(collapsed, i) for i in nodes(collapsed) if i.startswith("mod")]
+    assert len(groups) == 2
+    assert "features.0.weight (2, 1, 3, 3)" in groups[0] and "features.1: ReLU" in groups[1]
+    assert "linear" in collapsed.source  # head's op is drawn, inside its frame
+    # depth=1 collapses features and head into one node each.
+    assert len([i for i in nodes(viz.to_dot(loss, depth=1)) if i.startswith("mod")]) == 2
+    # The flatten Net.forward calls itself is an op of Net, drawn alone.
+    assert "reshape" in collapsed.source
