@@ -16,7 +16,7 @@ by the convolution ``features.0`` of a root model ``Net`` has ``node.scope == ("
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -75,6 +75,9 @@ class Module:
     (5, 2)
     """
 
+    # Counts every change to any module's parameters or children, so that parameters() can
+    # keep its list until the tree changes (zero_grad() runs every step).
+    _tree_version: ClassVar[int] = 0
     # Set in __init__ through object.__setattr__ (our __setattr__ needs them to exist).
     _parameters: dict[str, Parameter | None]
     _modules: dict[str, Module]
@@ -86,6 +89,7 @@ class Module:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_scope_name", type(self).__name__)
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_cache", (-1, []))
 
     # ---------------------------------------------------------------- registration
 
@@ -96,6 +100,10 @@ class Module:
                 "call super().__init__() first in your __init__"
             )
         params, modules = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
+        if params is not None and (
+            isinstance(value, (Parameter, Module)) or name in params or name in modules
+        ):
+            Module._tree_version += 1
         if isinstance(value, Parameter):
             modules.pop(name, None)
             params[name] = value
@@ -120,6 +128,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        Module._tree_version += 1
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
@@ -127,6 +136,7 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name`` (``None`` keeps a slot, e.g. ``bias=False``)."""
         if param is None:
+            Module._tree_version += 1
             self._parameters[name] = None
             object.__setattr__(self, name, None)
         else:
@@ -191,8 +201,12 @@ class Module:
                 yield full, p
 
     def parameters(self) -> list[Parameter]:
-        """Every parameter, once each, in registration order (a list; optimisers keep it)."""
-        return [p for _, p in self.named_parameters()]
+        """Every parameter, once each, in registration order (a new list; optimisers keep it)."""
+        version, cached = self._cache
+        if version != Module._tree_version:
+            cached = [p for _, p in self.named_parameters()]
+            object.__setattr__(self, "_cache", (Module._tree_version, cached))
+        return list(cached)
 
     def num_parameters(self) -> int:
         """The number of scalar parameters."""

@@ -193,3 +193,21 @@ def test_sequential_indexing_and_append():
     )
     assert [type(m).__name__ for m in model] == ["ReLU", "Flatten"]
     assert nn.Sequential().output_shape((3,)) == (3,)
+
+
+def test_parameters_follow_changes_anywhere_in_the_tree():
+    net = Net()
+    assert len(net.parameters()) == 4
+    net.features[0].conv.bias = None  # a change deep inside the tree
+    assert [p.name for p in net.parameters()] == [
+        "features.0.conv.weight",
+        "head.weight",
+        "head.bias",
+    ]
+    net.features[0].extra = nn.Linear(1, 1)
+    assert len(net.parameters()) == 5
+    del net.features[0].extra
+    assert len(net.parameters()) == 3
+    listed = net.parameters()
+    listed.clear()  # a copy: the caller may change it
+    assert len(net.parameters()) == 3
