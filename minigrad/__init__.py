@@ -56,6 +56,10 @@ from minigrad.ops import (
 )
 from minigrad.tensor import Tensor
 
+# Sub-packages that stand on the core, reachable as minigrad.nn, minigrad.optim, minigrad.viz
+# (as torch.nn and torch.optim are).
+from minigrad import nn, optim, viz  # isort: skip
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -91,7 +95,9 @@ __all__ = [
     "name_scope",
     "neg",
     "nll_loss",
+    "nn",
     "no_grad",
+    "optim",
     "pow",
     "relu",
     "reshape",
@@ -99,4 +105,5 @@ __all__ = [
     "sub",
     "sum",
     "transpose",
+    "viz",
 ]
