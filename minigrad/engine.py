@@ -19,8 +19,8 @@ requires grad, records a :class:`Node` (which is the ``ctx`` the op saw) on the 
 Ops never see the graph. This module owns everything generic:
 
 * recording a node only when it is needed;
-* the backward walk: an iterative topological order (no recursion, so graphs of any depth),
-  then one pass in reverse, each node's vector-Jacobian product (VJP) called once with the sum
+* the backward walk: one pass over the nodes in reverse creation order (no recursion, so
+  graphs of any depth), each node's vector-Jacobian product (VJP) called once with the sum
   of the gradients that reached it;
 * reducing a gradient over the dimensions its input was broadcast along, then checking that
   it has the input's exact shape and dtype, with an error that names the op;
@@ -31,12 +31,14 @@ Ops never see the graph. This module owns everything generic:
 from __future__ import annotations
 
 import contextvars
+import itertools
 import os
 import re
 import traceback
 import weakref
 from collections.abc import Iterator
 from contextlib import ContextDecorator, contextmanager
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -152,21 +154,32 @@ def detect_anomaly() -> Iterator[None]:
 # --------------------------------------------------------------------------- scopes
 
 
-@contextmanager
-def name_scope(name: str) -> Iterator[None]:
+class name_scope:  # noqa: N801 - used like a function: ``with name_scope("conv"):``
     """Label every node recorded inside the block with ``name`` (nested scopes join with ``.``).
 
     ``minigrad.nn.Module`` enters a scope named after its attribute path on each call, so the
     graph renderer can group what a module created into one cluster.
     """
-    token = _scope.set((*_scope.get(), name))
-    try:
-        yield
-    finally:
-        _scope.reset(token)
+
+    # A small class rather than @contextmanager: every layer call of every training step
+    # enters one, and a generator-based context manager costs about three times as much.
+    __slots__ = ("_name", "_tokens")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._tokens: list[contextvars.Token[tuple[str, ...]]] = []
+
+    def __enter__(self) -> None:
+        self._tokens.append(_scope.set((*_scope.get(), self._name)))
+
+    def __exit__(self, *exc: object) -> None:
+        _scope.reset(self._tokens.pop())
 
 
 # --------------------------------------------------------------------------- the node
+
+# Numbers the nodes in creation order (next() on it is atomic under the GIL).
+_creation_counter = itertools.count()
 
 
 class Node:
@@ -180,6 +193,8 @@ class Node:
         saved_tensors: what forward passed to :meth:`save_for_backward`.
         scope: the module path the op was called under (see :func:`name_scope`).
         stack: where the op was created, recorded inside :func:`detect_anomaly` only.
+        seq: the creation number; a node is always created after the nodes it reads, so
+            decreasing ``seq`` is an order in which backward can visit the graph.
     """
 
     __slots__ = (
@@ -192,6 +207,7 @@ class Node:
         "released",
         "saved_tensors",
         "scope",
+        "seq",
         "stack",
     )
 
@@ -211,6 +227,7 @@ class Node:
         self.released = False
         self.scope = _scope.get()
         self.stack: list[traceback.FrameSummary] | None = None
+        self.seq = next(_creation_counter)
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays (or any values) that backward needs; released after backward runs."""
@@ -299,8 +316,11 @@ class Function:
             parents = tuple(
                 x if isinstance(x, Tensor) else Tensor._lift(x, cls.name) for x in inputs
             )
-        record = _grad_enabled.get() and any(p._requires_grad for p in parents)
-        needs = tuple(p._requires_grad for p in parents) if record else (False,) * len(parents)
+        if _grad_enabled.get():
+            needs = tuple([p._requires_grad for p in parents])
+        else:
+            needs = (False,) * len(parents)
+        record = True in needs
         ctx = Node(cls, parents, attrs, needs)
         anomaly = _anomaly.get()
         if anomaly:
@@ -496,10 +516,14 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
     grads: dict[Node, np.ndarray] = {root._node: seed}
     owned: set[int] = set()  # ids of arrays this walk allocated itself: safe to add into in place
     handed: set[int] = {id(seed)}  # ids of arrays stored somewhere: a leaf must not alias them
-    for node in _topological_order(root._node):
-        g = grads.pop(node, None)
-        if g is None:
-            continue
+    # The nodes that hold a gradient, visited in decreasing creation order. Every consumer of
+    # a node was created after it, so when a node comes off this heap, every gradient it will
+    # receive has arrived: a topological order with no separate sorting pass.
+    pending: list[tuple[int, Node]] = [(-root._node.seq, root._node)]
+    while pending:
+        node = heappop(pending)[1]
+        g = grads.pop(node)
+        owned.discard(id(g))  # g may be freed after this node; its id may then be reused
         if node.released:
             raise GraphError(
                 f"backward: the graph through {node.op.name} was already released by an "
@@ -523,7 +547,9 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         ):
             if pg is None or not need:
                 continue
-            pg = _fit_to_input(node, index, pg)
+            data = parent.data
+            if type(pg) is not np.ndarray or pg.shape != data.shape or pg.dtype != data.dtype:
+                pg = _fit_to_input(node, index, pg)  # reduce broadcast dims, or raise
             if anomaly:
                 _check_finite(node.op.name, "backward", pg, node, index)
             child = parent._node
@@ -539,6 +565,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             if acc is None:
                 grads[child] = pg
                 handed.add(id(pg))
+                heappush(pending, (-child.seq, child))
             elif id(acc) in owned:
                 np.add(acc, pg, out=acc)
             else:
@@ -573,7 +600,7 @@ def _seed(root: Tensor, grad: Any) -> np.ndarray:
 
 
 def graph_nodes(root: Tensor) -> list[Node]:
-    """The nodes of ``root``'s graph, outputs first (the order backward visits them)."""
+    """The nodes of ``root``'s graph, outputs first: each node before the nodes it reads."""
     return [] if root._node is None else _topological_order(root._node)
 
 
