@@ -289,10 +289,13 @@ class Function:
     """
 
     name: ClassVar[str] = ""
-    #: True for ops whose inputs must share one dtype (add, matmul, conv2d, ...): Python
-    #: numbers take the tensors' dtype, as PyTorch's scalars do, and a narrower float input
-    #: is cast to the widest one by a recorded ``cast`` node, so each VJP sees one dtype.
+    #: True for elementwise ops (add, mul, ...): Python numbers take the tensors' dtype, as
+    #: PyTorch's scalars do, and a narrower float input is cast to the widest one by a
+    #: recorded ``cast`` node, so each VJP sees one dtype.
     promote: ClassVar[bool] = False
+    #: True for the matrix-product ops (matmul, linear, conv2d): inputs of different dtypes
+    #: are an error, as in PyTorch, rather than a silent float64 copy of float32 weights.
+    same_dtype: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -316,6 +319,8 @@ class Function:
             parents = tuple(
                 x if isinstance(x, Tensor) else Tensor._lift(x, cls.name) for x in inputs
             )
+            if cls.same_dtype:
+                _check_same_dtype(cls.name, parents)
         if _grad_enabled.get():
             needs = tuple([p._requires_grad for p in parents])
         else:
@@ -359,6 +364,16 @@ class Cast(Function):
         return (grad.astype(dtype),)
 
 
+def _check_same_dtype(op: str, inputs: tuple[Tensor, ...]) -> None:
+    dtype = inputs[0].data.dtype
+    if any(t.data.dtype != dtype for t in inputs):
+        dtypes = ", ".join(str(t.data.dtype) for t in inputs)
+        raise DTypeError(
+            f"{op}: expected inputs of one dtype, got ({dtypes}); convert them first, "
+            f"e.g. x.astype(np.float32) for a float32 model"
+        )
+
+
 def _promote(op: str, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Bring ``inputs`` to one dtype, with NumPy's rules (Python numbers are weak)."""
     first = inputs[0]
@@ -394,6 +409,7 @@ def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> Mini
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_FRAMES = 8  # the user's frames shown, innermost last
 
 
 def _where_created(node: Node) -> str:
@@ -404,7 +420,9 @@ def _where_created(node: Node) -> str:
     inner: list[traceback.FrameSummary] = []
     while len(stack) > 1 and os.path.abspath(stack[-1].filename).startswith(_PACKAGE):
         inner.insert(0, stack.pop())
-    text = "".join(traceback.format_list(stack))
+    text = "".join(traceback.format_list(stack[-_FRAMES:]))
+    if len(stack) > _FRAMES:
+        text = f"  ({len(stack) - _FRAMES} outer frames not shown)\n" + text
     if inner:
         via = " -> ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in inner)
         text += f"  (then inside minigrad: {via})\n"
@@ -508,11 +526,13 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             "the inputs with requires_grad=True (and outside no_grad())"
         )
     seed = _seed(root, grad)
+    anomaly = _anomaly.get()
+    if anomaly and seed.dtype.kind == "f" and not np.isfinite(seed).all():
+        raise AnomalyError(f"backward: the grad passed to backward() holds {_bad_value(seed)}")
     if root._node is None:
-        root.grad = seed.copy() if root.grad is None else root.grad + seed
+        root.grad = seed.copy() if root.grad is None else _add(root.grad, seed)
         return
 
-    anomaly = _anomaly.get()
     grads: dict[Node, np.ndarray] = {root._node: seed}
     owned: set[int] = set()  # ids of arrays this walk allocated itself: safe to add into in place
     handed: set[int] = {id(seed)}  # ids of arrays stored somewhere: a leaf must not alias them
@@ -533,7 +553,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         if node.out_ref is not None:
             out = node.out_ref()
             if out is not None:
-                out.grad = np.array(g) if out.grad is None else out.grad + g
+                out.grad = np.array(g) if out.grad is None else _add(out.grad, g)
         input_grads = node.op.backward(node, g)
         if type(input_grads) is not tuple:
             input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
@@ -558,7 +578,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                     keep = pg.base is None and pg.flags.writeable and id(pg) not in handed
                     parent.grad = pg if keep else pg.copy()
                 else:
-                    parent.grad = parent.grad + pg
+                    parent.grad = _add(parent.grad, pg)
                 handed.add(id(parent.grad))
                 continue
             acc = grads.get(child)
@@ -569,12 +589,18 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             elif id(acc) in owned:
                 np.add(acc, pg, out=acc)
             else:
-                acc = acc + pg
+                acc = _add(acc, pg)
                 owned.add(id(acc))
                 handed.add(id(acc))
                 grads[child] = acc
         if not retain_graph:
             node.release()
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` as a new array; NumPy would return a scalar for two 0-d arrays."""
+    out = a + b
+    return out if type(out) is np.ndarray else np.asarray(out)
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:
@@ -587,7 +613,10 @@ def _seed(root: Tensor, grad: Any) -> np.ndarray:
                 "or reduce it first, e.g. loss.sum().backward()"
             )
         return np.ones(data.shape, dtype=data.dtype)
-    seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+    try:
+        seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise DTypeError(f"backward: cannot make an array from the grad ({exc})") from exc
     if seed.shape != data.shape:
         raise ShapeError(
             f"backward: grad has shape {seed.shape} but the tensor has shape {data.shape}"
