@@ -49,7 +49,12 @@ def test_one_per_sample_step_is_the_design_document_update():
     x, y = blobs(1)
     model = nn.Sequential(nn.Linear(2, 3, rng=0, dtype=np.float64))
     w0, b0 = model[0].weight.data.copy(), model[0].bias.data.copy()
-    fit(model, optim.SGD(model.parameters(), lr=0.5), data.DataLoader(x, y), progress=False)
+    fit(
+        model,
+        optim.SGD(model.parameters(), lr=0.5),
+        data.DataLoader(x.astype(np.float64), y),
+        progress=False,
+    )
     # By hand: dL/dZ = yhat - y, dL/dW = (yhat - y)^T x, W <- W - eta dL/dW.
     z = x.astype(np.float64) @ w0.T + b0
     yhat = np.exp(z - z.max()) / np.exp(z - z.max()).sum()

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, ShapeError
@@ -79,11 +80,26 @@ def _pad(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
     return out
 
 
+# Up to this many column entries, im2col gathers with one np.take (fastest for one small
+# image: 5.6 us against 14 us for 1x28x28); above it, copying a sliding_window_view streams
+# memory and wins (130 us against 290 us for 64x28x28). Measured on NumPy 2.4.
+_TAKE_LIMIT = 32768
+
+
 def im2col(x_pad: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
-    """Every (kh, kw) window of ``x_pad`` (N, C, Hp, Wp) as a column: (N, C*kh*kw, Ho*Wo)."""
+    """Every (kh, kw) window of ``x_pad`` (N, C, Hp, Wp) as a column: (N, C*kh*kw, Ho*Wo).
+
+    ``cols[n, (c, i, j), (p, q)] = x_pad[n, c, sh*p + i, sw*q + j]``, always a fresh array.
+    """
     n, c, hp, wp = x_pad.shape
-    index = _window_index(c, hp, wp, *kernel, *stride)
-    return x_pad.reshape(n, c * hp * wp).take(index, axis=1)
+    (kh, kw), (sh, sw) = kernel, stride
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    if n * c * kh * kw * ho * wo <= _TAKE_LIMIT:
+        index = _window_index(c, hp, wp, kh, kw, sh, sw)
+        return x_pad.reshape(n, c * hp * wp).take(index, axis=1)
+    windows = sliding_window_view(x_pad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    # (N, C, Ho, Wo, kh, kw) -> (N, C, kh, kw, Ho, Wo), copied once into C order
+    return windows.transpose(0, 1, 4, 5, 2, 3).copy().reshape(n, c * kh * kw, ho * wo)
 
 
 def col2im(
@@ -103,6 +119,7 @@ def col2im(
     return out
 
 
+@lru_cache(maxsize=256)  # shape bookkeeping, once per shape rather than once per call
 def _output_size(op: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
     out = []
     for axis, n, k, s, p in zip(("height", "width"), size, kernel, stride, padding, strict=True):
@@ -123,7 +140,7 @@ class Conv2d(Function):
     ``dL/dx = col2im(W2^T dL/dy)`` (see the module docstring for the derivation).
     """
 
-    promote = True
+    same_dtype = True
 
     @staticmethod
     def forward(
@@ -179,7 +196,9 @@ class Conv2d(Function):
             if ph or pw:
                 gx = gx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
         if need[1]:
-            gw = np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(ctx.parents[1].shape)
+            # One product per sample, then the sum over the batch: tensordot would first copy
+            # both operands into a transposed layout (8x slower at batch 64, measured).
+            gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(ctx.parents[1].shape)
         if len(need) == 3 and need[2]:
             gb = g.sum(axis=(0, 2))
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)

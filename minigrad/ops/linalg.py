@@ -32,7 +32,7 @@ class MatMul(Function):
     a 1-D operand is treated as a row (``A``) or column (``B``) vector and squeezed back.
     """
 
-    promote = True
+    same_dtype = True
 
     @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -85,7 +85,7 @@ class Linear(Function):
     ``dL/db = sum_n G_n``.
     """
 
-    promote = True
+    same_dtype = True
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:

@@ -57,3 +57,21 @@ def test_matmul_inner_sizes_are_a_clear_error():
 def test_linear_feature_mismatch():
     with pytest.raises(minigrad.ShapeError, match="linear: input has 3 features"):
         minigrad.linear(np.ones((1, 3)), np.ones((2, 4)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, w: minigrad.matmul(x, w.T),
+        lambda x, w: minigrad.linear(x, w),
+        lambda x, w: minigrad.conv2d(x.reshape(1, 1, 1, 3), w.reshape(2, 1, 1, 3)),
+    ],
+    ids=["matmul", "linear", "conv2d"],
+)
+def test_matrix_products_refuse_mixed_dtypes(call):
+    # As in PyTorch: a float64 batch fed to float32 weights is an error, not a silent
+    # float64 copy of the whole model on every step.
+    x = np.ones((1, 3))
+    w = minigrad.Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    with pytest.raises(minigrad.DTypeError, match=r"expected inputs of one dtype, got \(float64, float32\)"):
+        call(x, w)
