@@ -75,7 +75,10 @@ class Checkpoint:
         if self.optimizer is None:
             raise CheckpointError(f"{self.path}: this checkpoint holds no optimiser state")
         cls = OPTIMIZERS[self.optimizer["type"]]
-        opt = cls(model.parameters(), **self.optimizer["hyper"])
+        try:
+            opt = cls(model.parameters(), **self.optimizer["hyper"])
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{self.path}: damaged optimiser settings ({exc})") from None
         opt.load_state_dict(self.optimizer)
         return opt
 
@@ -187,12 +190,26 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         meta = json.loads(str(contents.pop("meta")))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: damaged metadata ({exc})") from None
-    if meta.get("format") != FORMAT:
+    try:
+        return _from_contents(path, meta, contents)
+    except CheckpointError:
+        raise
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        # The JSON parsed but does not have the structure save_checkpoint writes.
+        raise CheckpointError(f"{path}: damaged metadata ({type(exc).__name__}: {exc})") from None
+
+
+def _from_contents(path: Path, meta: Any, contents: dict[str, np.ndarray]) -> Checkpoint:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a minigrad checkpoint")
-    if meta.get("version", 0) > VERSION:
+    if int(meta.get("version", 0)) > VERSION:
         raise CheckpointError(
             f"{path}: written by a newer minigrad (format version {meta['version']}); upgrade"
         )
+    spec = meta.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        # A string here would be read as a file path by from_spec.
+        raise CheckpointError(f"{path}: damaged metadata (the model spec is not a table)")
     params = {k.removeprefix("param:"): v for k, v in contents.items() if k.startswith("param:")}
     optimizer = None
     if meta.get("optimizer") is not None:
@@ -204,11 +221,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             if key.startswith("optim:"):
                 _, index, name = key.split(":", 2)
                 state[int(index)][name] = value
-        optimizer = {"type": om["type"], "hyper": om["hyper"], "state": state}
+        optimizer = {"type": om["type"], "hyper": dict(om["hyper"]), "state": state}
     return Checkpoint(
         params=params,
         epoch=int(meta["epoch"]),
-        spec=meta.get("spec"),
+        spec=spec,
         optimizer=optimizer,
         history=list(meta.get("history", [])),
         extra=dict(meta.get("extra", {})),
