@@ -167,7 +167,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such model spec file") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the model spec ({exc.strerror})") from None
