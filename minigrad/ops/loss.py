@@ -54,7 +54,11 @@ def _check(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> b
                 f"{op}: target of class indices must have shape ({n},) for input of shape "
                 f"{scores.shape}, got {target.shape}{hint}"
             )
-        if n and (target.min() < 0 or target.max() >= c):
+        if n == 1:  # one sample: a scalar comparison, not two reductions over one element
+            out_of_range = not 0 <= target[0] < c
+        else:
+            out_of_range = n > 0 and (target.min() < 0 or target.max() >= c)
+        if out_of_range:
             bad = target[(target < 0) | (target >= c)][0]
             raise ShapeError(f"{op}: target {bad} is out of range for {c} classes (0..{c - 1})")
         return True
@@ -87,9 +91,17 @@ def _check_finite_target(op: str, per_sample: np.ndarray, target: np.ndarray) ->
         )
 
 
+def _pick(logp: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``logp[n, target[n]]`` for every sample n, shape (N,)."""
+    if len(target) == 1:  # one sample: a slice is several times cheaper than fancy indexing
+        t = int(target[0])
+        return logp[0, t : t + 1]
+    return logp[np.arange(len(target)), target]
+
+
 def _reduce(per_sample: np.ndarray, reduction: str) -> np.ndarray:
-    if reduction == "mean":
-        return per_sample.mean()
+    if reduction == "mean":  # N > 0 (checked); sum / N is what mean() computes, minus its overhead
+        return per_sample.sum() / len(per_sample)
     if reduction == "sum":
         return per_sample.sum()
     return per_sample
@@ -116,7 +128,7 @@ class NLLLoss(Function):
         if not indices:
             target = target.astype(logp.dtype, copy=False)
         if indices:
-            per_sample = -logp[np.arange(len(target)), target]
+            per_sample = -_pick(logp, target)
         else:
             per_sample = -(target * logp).sum(axis=1)
             _check_finite_target("nll_loss", per_sample, target)
@@ -160,7 +172,7 @@ class CrossEntropy(Function):
         shifted = z - z.max(axis=1, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         if indices:
-            per_sample = -logp[np.arange(len(target)), target]
+            per_sample = -_pick(logp, target)
         else:
             per_sample = -(target * logp).sum(axis=1)
             _check_finite_target("cross_entropy", per_sample, target)
@@ -175,8 +187,13 @@ class CrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             yhat = np.exp(logp)
             if indices:
-                y = _one_hot(target, logp.shape, logp.dtype)
-                gz = (yhat - y) * up
+                # yhat - y with y one-hot: 1 subtracted at each target, in the fresh yhat
+                gz = yhat
+                if len(target) == 1:  # one sample: scalar indexing, not fancy indexing
+                    gz[0, target[0]] -= 1
+                else:
+                    gz[np.arange(len(target)), target] -= 1
+                gz *= up
             else:
                 gz = (yhat * target.sum(axis=1, keepdims=True) - target) * up
         if ctx.needs_input_grad[1]:
