@@ -41,8 +41,9 @@ def assert_close(got: np.ndarray, want: np.ndarray, dtype: Any, scale: float) ->
     """Agreement within a few units of ``dtype``'s precision, relative to ``scale``."""
     assert np.all(np.isfinite(got)), got
     tolerance = 16 * eps(dtype) * max(1.0, scale)
-    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=0,
-                               atol=tolerance)
+    np.testing.assert_allclose(
+        got.astype(np.float64), want.astype(np.float64), rtol=0, atol=tolerance
+    )
 
 
 huge_logits = hnp.arrays(
@@ -160,14 +161,16 @@ EVERY_OP: list[tuple[str, Callable[..., Tensor], list[np.ndarray]]] = [
     ("matmul", minigrad.matmul, [r(5, 7), r(7, 3)]),
     ("matmul_batched", minigrad.matmul, [r(2, 3, 4), r(4, 2)]),
     ("linear", minigrad.linear, [r(4, 6), r(3, 6), r(3)]),
-    ("conv2d", lambda x, w, b: minigrad.conv2d(x, w, b, stride=2, padding=1),
-     [r(2, 3, 7, 6), r(4, 3, 3, 3), r(4)]),
+    (
+        "conv2d",
+        lambda x, w, b: minigrad.conv2d(x, w, b, stride=2, padding=1),
+        [r(2, 3, 7, 6), r(4, 3, 3, 3), r(4)],
+    ),
     ("max_pool2d", lambda x: minigrad.max_pool2d(x, 2), [distinct(2, 2, 4, 4)]),
     ("softmax", lambda x: minigrad.softmax(x, axis=0), [r(5, 3, low=-30, high=30)]),
     ("log_softmax", minigrad.log_softmax, [r(4, 6, low=-30, high=30)]),
     ("cross_entropy", lambda z: minigrad.cross_entropy(z, TARGET), [r(4, 3, low=-30, high=30)]),
-    ("cross_entropy_soft", lambda z, y: minigrad.cross_entropy(z, y),
-     [r(4, 3), positive(4, 3)]),
+    ("cross_entropy_soft", lambda z, y: minigrad.cross_entropy(z, y), [r(4, 3), positive(4, 3)]),
     ("nll_loss", lambda z: minigrad.nll_loss(minigrad.log_softmax(z), TARGET), [r(4, 3)]),
 ]
 

@@ -1,0 +1,656 @@
+"""Fuzzing: random graphs against finite differences, and malformed inputs to every op.
+
+1. ``test_random_graphs_match_finite_differences`` draws a random program: one to three leaves
+   of broadcast-compatible shapes (plus a convolution weight when the inputs are images), then
+   up to eight ops, each taking operands from everything computed so far, so tensors are
+   reused, broadcast, and several outputs are combined into the result. ``gradcheck`` compares
+   every leaf's gradient with central finite differences in float64.
+2. ``test_malformed_inputs_raise_only_minigrad_errors`` calls every op with random arguments,
+   mostly wrong (NaN, empty, ragged, object, string, complex or bool arrays, floats for ints,
+   wrong ranks), and demands that the call either works or raises a documented
+   :class:`~minigrad.MinigradError` (never a bare NumPy message or a crash), and that backward
+   through whatever worked works too.
+
+The number of examples comes from the hypothesis profile (``HYPOTHESIS_PROFILE``: dev, ci, long).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import assume, given, note
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigrad
+from minigrad import MinigradError, Tensor
+
+# ----------------------------------------------------------------------------- random graphs
+
+MAX_ABS = 1e3  # intermediate values stay below this, so finite differences stay accurate
+MARGIN = 1e-3  # relu inputs and max_pool2d winners stay this far from a kink
+
+
+@dataclass
+class Step:
+    op: str
+    args: tuple[int, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        attrs = "".join(f", {k}={v!r}" for k, v in self.attrs.items())
+        return f"{self.op}{self.args}{attrs}"
+
+
+def apply_step(step: Step, pool: list[Tensor]) -> Tensor:
+    """One op of a program; compound forms keep every op inside its smooth domain."""
+    a, *rest = (pool[i] for i in step.args)
+    b = rest[0] if rest else None
+    op, at = step.op, step.attrs
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op == "mul":
+        return a * b
+    if op == "div":
+        return a / (b * b + 1.0)
+    if op == "neg":
+        return -a
+    if op == "exp":
+        return minigrad.exp(a)
+    if op == "log":
+        return minigrad.log(a * a + 1.0)
+    if op == "pow":
+        base = a * a + 1.0 if at["shifted"] else a
+        return base ** at["p"]
+    if op == "relu":
+        return minigrad.relu(a)
+    if op == "sum":
+        return a.sum(axis=at["axis"], keepdims=at["keepdims"])
+    if op == "mean":
+        return a.mean(axis=at["axis"], keepdims=at["keepdims"])
+    if op == "reshape":
+        return a.reshape(at["shape"])
+    if op == "transpose":
+        return a.transpose(*at["axes"])
+    if op == "softmax":
+        return minigrad.softmax(a, axis=at["axis"])
+    if op == "log_softmax":
+        return minigrad.log_softmax(a, axis=at["axis"])
+    if op == "matmul":
+        return a @ (b.T if at["transpose"] else b)
+    if op == "linear":
+        return minigrad.linear(a, b, rest[1] if len(rest) > 1 else None)
+    if op == "conv2d":
+        return minigrad.conv2d(a, b, stride=at["stride"], padding=at["padding"])
+    if op == "max_pool2d":
+        return minigrad.max_pool2d(a, 2, stride=at["stride"])
+    if op == "cross_entropy":
+        return minigrad.cross_entropy(a, at["target"], reduction=at["reduction"])
+    if op == "nll_loss":
+        return minigrad.nll_loss(minigrad.log_softmax(a), at["target"])
+    raise AssertionError(op)
+
+
+def run(steps: list[Step], outputs: list[tuple[int, float]], leaves: tuple[Tensor, ...]) -> Tensor:
+    pool = list(leaves)
+    for step in steps:
+        pool.append(apply_step(step, pool))
+    if len(outputs) == 1:
+        return pool[outputs[0][0]]
+    total = pool[outputs[0][0]].sum() * outputs[0][1]
+    for index, weight in outputs[1:]:
+        total = total + pool[index].sum() * weight
+    return total
+
+
+OPS = [
+    *("add", "sub", "mul", "div", "neg", "exp", "log", "pow", "relu", "sum", "mean"),
+    *("reshape", "transpose", "softmax", "log_softmax", "matmul", "linear", "conv2d"),
+    *("max_pool2d", "cross_entropy", "nll_loss"),
+]
+
+
+def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    try:
+        return int(np.prod(np.broadcast_shapes(a, b))) <= 64
+    except ValueError:
+        return False
+
+
+def _draw_step(draw: st.DrawFn, op: str, pool: list[np.ndarray], first: int) -> Step | None:
+    """A step applying ``op`` to ``pool[first]``, or None when it does not fit that operand."""
+    x = pool[first]
+    nd = x.ndim
+
+    def partner(fits: Callable[[np.ndarray], bool]) -> int | None:
+        candidates = [i for i, y in enumerate(pool) if fits(y)]
+        return draw(st.sampled_from(candidates)) if candidates else None
+
+    if op in ("add", "sub", "mul", "div"):
+        j = partner(lambda y: _broadcasts(x.shape, y.shape))
+        return None if j is None else Step(op, (first, j))
+    if op == "exp":
+        return Step(op, (first,)) if np.abs(x).max(initial=0) <= 3 else None
+    if op in ("neg", "log"):
+        return Step(op, (first,))
+    if op == "pow":
+        shifted = draw(st.booleans())
+        p = draw(st.sampled_from([-1.5, -1, 0.5, 3]) if shifted else st.sampled_from([2, 3]))
+        return Step(op, (first,), {"shifted": shifted, "p": p})
+    if op == "relu":
+        return Step(op, (first,)) if np.abs(x).min(initial=1) > MARGIN else None
+    if op in ("sum", "mean"):
+        axis = (
+            draw(st.none() | st.lists(st.integers(0, max(nd - 1, 0)), unique=True)) if nd else None
+        )
+        axis = tuple(axis) if axis else None
+        return Step(op, (first,), {"axis": axis, "keepdims": draw(st.booleans())})
+    if op == "reshape":
+        shape = draw(st.sampled_from([(-1,), (1, *x.shape), tuple(reversed(x.shape))]))
+        return Step(op, (first,), {"shape": shape})
+    if op == "transpose" and nd:
+        return Step(op, (first,), {"axes": tuple(draw(st.permutations(range(nd))))})
+    if op in ("softmax", "log_softmax") and nd:
+        return Step(op, (first,), {"axis": draw(st.integers(-nd, nd - 1))})
+    if op == "matmul" and nd:
+        if nd == 2 and draw(st.booleans()):  # x @ x.T: one tensor on both sides
+            return Step(op, (first, first), {"transpose": True})
+        j = partner(lambda y: y.ndim >= 1 and _matmul_fits(x, y))
+        return None if j is None else Step(op, (first, j), {"transpose": False})
+    if op == "linear" and nd == 2:
+        j = partner(lambda y: y.ndim == 2 and y.shape[1] == x.shape[1])
+        k = partner(lambda y: y.shape == (pool[j].shape[0],)) if j is not None else None
+        return None if j is None else Step(op, (first, j) if k is None else (first, j, k))
+    if op == "conv2d" and nd == 4:
+        j = partner(
+            lambda y: (
+                y.ndim == 4
+                and y.shape[1] == x.shape[1]
+                and y.shape[2] <= x.shape[2]
+                and y.shape[3] <= x.shape[3]
+                and y.size <= 16
+            )
+        )
+        attrs = {"stride": draw(st.integers(1, 2)), "padding": draw(st.integers(0, 1))}
+        return None if j is None else Step(op, (first, j), attrs)
+    if op == "max_pool2d" and nd == 4 and min(x.shape[2:]) >= 2 and _no_ties(x):
+        return Step(op, (first,), {"stride": draw(st.integers(1, 2))})
+    if op in ("cross_entropy", "nll_loss") and nd == 2 and x.shape[1] >= 1:
+        target = np.array(
+            draw(
+                st.lists(st.integers(0, x.shape[1] - 1), min_size=x.shape[0], max_size=x.shape[0])
+            ),
+            dtype=np.int64,
+        )
+        if op == "cross_entropy" and draw(st.booleans()):  # soft labels
+            raw = draw(hnp.arrays(np.float64, x.shape, elements=st.floats(0, 1)))
+            target = raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-3)
+        reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+        return Step(op, (first,), {"target": target, "reduction": reduction})
+    return None
+
+
+def _matmul_fits(x: np.ndarray, y: np.ndarray) -> bool:
+    try:
+        return np.matmul(np.zeros(x.shape), np.zeros(y.shape)).size <= 64
+    except ValueError:
+        return False
+
+
+def _no_ties(x: np.ndarray) -> bool:
+    planes = np.sort(x.reshape(x.shape[0] * x.shape[1], -1), axis=1)
+    return bool(np.all(np.diff(planes, axis=1) > MARGIN))
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> tuple[list[np.ndarray], list[Step], list[tuple[int, float]]]:
+    """A random program: leaves, steps and the outputs combined into the result."""
+    values = st.floats(-2, 2, allow_nan=False, allow_infinity=False)
+    images = draw(st.booleans())
+    if images:  # NCHW inputs and a convolution weight
+        n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        h, w = draw(st.integers(2, 4)), draw(st.integers(2, 4))
+        base: tuple[int, ...] = (n, c, h, w)
+        k = draw(st.integers(1, min(h, w, 2)))
+        extra = [(draw(st.integers(1, 2)), c, k, k)]
+    else:
+        base = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
+        extra = []
+    shapes = [base]
+    for _ in range(draw(st.integers(0, 2))):  # broadcast-compatible partners
+        dims = draw(st.integers(0, len(base)))
+        shapes.append(tuple(1 if draw(st.booleans()) else s for s in base[len(base) - dims :]))
+    leaves = [draw(hnp.arrays(np.float64, s, elements=values)) for s in shapes + extra]
+
+    pool = list(leaves)
+    steps: list[Step] = []
+    for _ in range(draw(st.integers(1, 8))):
+        op = draw(st.sampled_from(OPS))
+        first = draw(st.integers(0, len(pool) - 1))
+        step = _draw_step(draw, op, pool, first)
+        if step is None:
+            continue
+        with minigrad.no_grad(), np.errstate(all="ignore"):
+            value = apply_step(step, [Tensor(p) for p in pool]).data
+        if not np.all(np.isfinite(value)) or np.abs(value).max(initial=0) > MAX_ABS:
+            continue
+        steps.append(step)
+        pool.append(value)
+    assume(steps)
+    last = len(pool) - 1
+    others = draw(st.lists(st.integers(len(leaves), last), max_size=2, unique=True))
+    weights = st.floats(-2, 2, allow_nan=False).filter(lambda v: abs(v) > 0.1)
+    outputs = [(i, draw(weights)) for i in dict.fromkeys([last, *others])]
+    return leaves, steps, outputs
+
+
+@given(graphs())
+def test_random_graphs_match_finite_differences(
+    graph: tuple[list[np.ndarray], list[Step], list[tuple[int, float]]],
+) -> None:
+    leaves, steps, outputs = graph
+    note(f"leaves: {[x.shape for x in leaves]}; steps: {steps}; outputs: {outputs}")
+    inputs = [Tensor(x, requires_grad=True) for x in leaves]
+
+    def program(*ts: Tensor) -> Tensor:
+        return run(steps, outputs, ts)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a valid graph never warns
+        out = program(*inputs)
+    if not out.requires_grad:  # every path from the leaves was cut (e.g. a lone target)
+        return
+    minigrad.gradcheck(program, inputs, atol=1e-5, rtol=1e-3)
+
+
+def test_the_graph_fuzzer_finds_a_wrong_gradient() -> None:
+    """The fuzzer's oracle is real: a wrong VJP somewhere in a graph is caught."""
+
+    class BadSquare(minigrad.Function):
+        @staticmethod
+        def forward(ctx: minigrad.Node, x: np.ndarray) -> np.ndarray:
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx: minigrad.Node, grad: np.ndarray) -> tuple[np.ndarray]:
+            (x,) = ctx.saved_tensors
+            return (grad * x,)  # should be 2 x
+
+    x = Tensor(np.array([[0.5, -1.0], [2.0, 0.3]]), requires_grad=True)
+    try:
+        minigrad.gradcheck(lambda t: minigrad.log_softmax(BadSquare.apply(t) + t), [x])
+    except minigrad.GradcheckError:
+        return
+    raise AssertionError("gradcheck accepted a wrong VJP")
+
+
+# ----------------------------------------------------------------------------- malformed inputs
+
+_DTYPES = [
+    np.float64,
+    np.float32,
+    np.float16,
+    np.int64,
+    np.int8,
+    np.uint8,
+    np.bool_,
+    np.complex64,
+    np.str_,
+    np.object_,
+]
+
+
+@st.composite
+def junk_arrays(draw: st.DrawFn, shape: st.SearchStrategy[tuple[int, ...]] | None = None) -> Any:
+    """An array of any dtype and shape (empty ones too), with NaN and inf among floats."""
+    dtype = np.dtype(draw(st.sampled_from(_DTYPES)))
+    any_shape = hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=4)
+    dims = draw(any_shape if shape is None else shape)
+    if dtype.kind == "O":
+        return np.array(
+            [
+                *draw(st.lists(st.integers(-3, 3) | st.none() | st.text(max_size=2), max_size=4)),
+                None,
+            ],
+            dtype=object,
+        )
+    if dtype.kind == "U":
+        return np.full(dims, draw(st.text(max_size=3)), dtype=dtype)
+    if dtype.kind == "f":
+        elements = st.floats(-1e4, 1e4, width=16) | st.sampled_from([np.nan, np.inf, -np.inf])
+        return draw(hnp.arrays(dtype, dims, elements=elements))
+    return draw(hnp.arrays(dtype, dims))
+
+
+def plausible(shape: st.SearchStrategy[tuple[int, ...]]) -> st.SearchStrategy[Any]:
+    """Mostly float arrays of a nearly right shape, sometimes anything at all."""
+    floats = st.floats(-10, 10, allow_nan=False, width=32)
+    good = shape.flatmap(lambda s: hnp.arrays(np.float64, s, elements=floats))
+    return st.one_of(
+        good,
+        good.map(lambda a: Tensor(a, requires_grad=True)),
+        junk_arrays(),
+        junk_arrays(shape),
+        _scalars_and_lists(),
+    )
+
+
+def _scalars_and_lists() -> st.SearchStrategy[Any]:
+    scalar = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 5),
+        st.floats(),
+        st.text(max_size=2),
+        st.complex_numbers(max_magnitude=2),
+    )
+    ragged = st.lists(st.lists(st.floats(-1, 1), max_size=3), min_size=1, max_size=3)
+    return st.one_of(scalar, ragged, st.just([]), st.just({}))
+
+
+def small_shapes(min_dims: int = 0, max_dims: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=4)
+
+
+def options() -> st.SearchStrategy[Any]:
+    """Values for int options (stride, axis, sizes), right and wrong."""
+    return st.one_of(
+        st.integers(-3, 4),
+        st.tuples(st.integers(-1, 3), st.integers(-1, 3)),
+        st.floats(-2, 3),
+        st.none(),
+        st.text(max_size=2),
+        st.booleans(),
+        st.lists(st.integers(-2, 3), max_size=4).map(tuple),
+        st.just(np.int64(1)),
+    )
+
+
+images, kernels = plausible(small_shapes(3, 5)), plausible(small_shapes(3, 5))
+anything = plausible(small_shapes())
+
+CALLS: dict[str, st.SearchStrategy[Callable[[], Any]]] = {
+    "Tensor": st.builds(lambda d, r: lambda: Tensor(d, requires_grad=r), anything, st.booleans()),
+    "add": st.builds(lambda a, b: lambda: minigrad.add(a, b), anything, anything),
+    "sub": st.builds(lambda a, b: lambda: minigrad.sub(a, b), anything, anything),
+    "mul": st.builds(lambda a, b: lambda: minigrad.mul(a, b), anything, anything),
+    "div": st.builds(lambda a, b: lambda: minigrad.div(a, b), anything, anything),
+    "neg": st.builds(lambda a: lambda: minigrad.neg(a), anything),
+    "exp": st.builds(lambda a: lambda: minigrad.exp(a), anything),
+    "log": st.builds(lambda a: lambda: minigrad.log(a), anything),
+    "pow": st.builds(lambda a, p: lambda: minigrad.pow(a, p), anything, options() | anything),
+    "relu": st.builds(lambda a: lambda: minigrad.relu(a), anything),
+    "sum": st.builds(
+        lambda a, x, k: lambda: minigrad.sum(a, axis=x, keepdims=k),
+        anything,
+        options(),
+        st.booleans(),
+    ),
+    "mean": st.builds(
+        lambda a, x, k: lambda: minigrad.mean(a, axis=x, keepdims=k),
+        anything,
+        options(),
+        st.booleans(),
+    ),
+    "reshape": st.builds(lambda a, s: lambda: minigrad.reshape(a, s), anything, options()),
+    "flatten": st.builds(lambda a, s: lambda: minigrad.flatten(a, s), anything, options()),
+    "transpose": st.builds(lambda a, s: lambda: minigrad.transpose(a, s), anything, options()),
+    "softmax": st.builds(lambda a, x: lambda: minigrad.softmax(a, axis=x), anything, options()),
+    "log_softmax": st.builds(
+        lambda a, x: lambda: minigrad.log_softmax(a, axis=x), anything, options()
+    ),
+    "matmul": st.builds(lambda a, b: lambda: minigrad.matmul(a, b), anything, anything),
+    "linear": st.builds(
+        lambda a, w, b: lambda: minigrad.linear(a, w, b), anything, anything, st.none() | anything
+    ),
+    "conv2d": st.builds(
+        lambda x, w, b, s, p: lambda: minigrad.conv2d(x, w, b, stride=s, padding=p),
+        images,
+        kernels,
+        st.none() | anything,
+        options(),
+        options(),
+    ),
+    "max_pool2d": st.builds(
+        lambda x, k, s: lambda: minigrad.max_pool2d(x, k, stride=s),
+        images,
+        options(),
+        st.none() | options(),
+    ),
+    "cross_entropy": st.builds(
+        lambda z, t, r: lambda: minigrad.cross_entropy(z, t, reduction=r),
+        plausible(small_shapes(1, 3)),
+        anything | st.lists(st.integers(-1, 4), max_size=4),
+        st.sampled_from(["mean", "sum", "none", "avg", None]),
+    ),
+    "nll_loss": st.builds(
+        lambda z, t: lambda: minigrad.nll_loss(z, t),
+        plausible(small_shapes(1, 3)),
+        anything | st.lists(st.integers(-1, 4), max_size=4),
+    ),
+    "astype": st.builds(
+        lambda a, d: lambda: Tensor._lift(a).astype(d),
+        anything,
+        st.sampled_from([np.float32, "int8", "floaty", np.complex64, bool, None]),
+    ),
+    "backward": st.builds(
+        lambda a, g: lambda: (Tensor(a, requires_grad=True) * 2).backward(g),
+        anything,
+        st.none() | anything,
+    ),
+}
+
+
+@given(st.sampled_from(sorted(CALLS)).flatmap(lambda name: st.tuples(st.just(name), CALLS[name])))
+def test_malformed_inputs_raise_only_minigrad_errors(call: tuple[str, Callable[[], Any]]) -> None:
+    name, mistake = call
+    note(f"op: {name}")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN in, NaN out: NumPy's own notice
+        try:
+            out = mistake()
+        except MinigradError:
+            return
+        if isinstance(out, Tensor) and out.requires_grad:
+            try:
+                out.backward(np.ones(out.shape, dtype=out.dtype))
+            except MinigradError:
+                return
+
+
+# ----------------------------------------------------------------------------- loaders
+
+
+def _mutations(original: bytes) -> st.SearchStrategy[bytes]:
+    """A file cut short, with bytes flipped or junk appended, or random bytes altogether."""
+    n = len(original)
+    cut = st.integers(0, max(n - 1, 0)).map(lambda k: original[:k])
+    flips = st.lists(st.tuples(st.integers(0, n - 1), st.integers(1, 255)), min_size=1, max_size=4)
+
+    def flip(changes: list[tuple[int, int]]) -> bytes:
+        data = bytearray(original)
+        for index, mask in changes:
+            data[index] ^= mask
+        return bytes(data)
+
+    junk = st.binary(min_size=1, max_size=16).map(lambda b: original + b)
+    return st.one_of(cut, flips.map(flip), junk, st.binary(max_size=64))
+
+
+def _idx(values: np.ndarray, code: int) -> bytes:
+    header = bytes([0, 0, code, values.ndim]) + b"".join(s.to_bytes(4, "big") for s in values.shape)
+    return header + values.astype(values.dtype.newbyteorder(">")).tobytes()
+
+
+IDX_FILES = [
+    _idx(np.arange(12, dtype=np.uint8).reshape(3, 2, 2), 0x08),
+    _idx(np.arange(5, dtype=np.uint8), 0x08),
+    _idx(np.linspace(0, 1, 6).reshape(2, 3), 0x0E),
+]
+
+
+@given(data=st.sampled_from(IDX_FILES).flatmap(_mutations), gz=st.booleans())
+def test_damaged_idx_files_raise_only_data_errors(
+    tmp_path_factory: Any, data: bytes, gz: bool
+) -> None:
+    import gzip
+
+    from minigrad.data import read_idx
+    from minigrad.errors import DataError
+
+    path = tmp_path_factory.mktemp("idx") / "file.idx"
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with contextlib.suppress(DataError):
+        read_idx(path)
+
+
+_CHECKPOINT: list[bytes] = []
+
+
+def _checkpoint_bytes(tmp: Any) -> bytes:
+    if not _CHECKPOINT:
+        from minigrad import nn, optim
+        from minigrad.checkpoint import save_checkpoint
+
+        model = nn.from_spec(
+            {
+                "name": "tiny",
+                "input_shape": [1, 3, 3],
+                "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 2}],
+            }
+        )
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        minigrad.cross_entropy(model(np.ones((1, 1, 3, 3), np.float32)), [1]).backward()
+        opt.step()
+        _CHECKPOINT.append(save_checkpoint(tmp / "good.npz", model, opt, epoch=2).read_bytes())
+    return _CHECKPOINT[0]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "format",
+                    "version",
+                    "epoch",
+                    "spec",
+                    "optimizer",
+                    "type",
+                    "hyper",
+                    "scalars",
+                    "history",
+                    "extra",
+                    "name",
+                    "input_shape",
+                    "layers",
+                    "lr",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@given(data=st.data())
+def test_damaged_checkpoints_raise_only_minigrad_errors(tmp_path_factory: Any, data: Any) -> None:
+    import io
+    import json
+
+    from minigrad.checkpoint import load_checkpoint
+
+    tmp = tmp_path_factory.mktemp("ckpt")
+    good = _checkpoint_bytes(tmp)
+    if data.draw(st.booleans()):
+        raw = data.draw(_mutations(good))
+    else:  # a well-formed archive whose metadata is anything at all
+        meta = data.draw(
+            json_values
+            | json_values.map(
+                lambda v: {"format": "minigrad-checkpoint", "version": 1, "epoch": 0, "spec": v}
+            )
+        )
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.array(json.dumps(meta)), **{"param:0.weight": np.zeros(3)})
+        raw = buffer.getvalue()
+    path = tmp / "damaged.npz"
+    path.write_bytes(raw)
+    try:
+        checkpoint = load_checkpoint(path)
+        model = checkpoint.build_model()
+        if checkpoint.optimizer is not None:
+            checkpoint.build_optimizer(model)
+    except MinigradError:
+        pass
+
+
+@given(
+    spec=json_values
+    | st.dictionaries(
+        st.sampled_from(["name", "input_shape", "layers", "dtype", "description"]),
+        json_values
+        | st.lists(
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "type",
+                        "out_features",
+                        "out_channels",
+                        "kernel_size",
+                        "stride",
+                        "padding",
+                        "in_features",
+                        "bias",
+                        "init",
+                        "axis",
+                        "start_axis",
+                    ]
+                ),
+                st.integers(-2, 6)
+                | st.sampled_from(
+                    ["Linear", "Conv2d", "ReLU", "Flatten", "MaxPool2d", "LogSoftmax", "__import__"]
+                ),
+                max_size=4,
+            ),
+            max_size=4,
+        ),
+        max_size=5,
+    )
+)
+def test_malformed_specs_raise_only_spec_errors(spec: Any) -> None:
+    from minigrad import nn
+    from minigrad.errors import SpecError
+
+    with contextlib.suppress(SpecError):
+        nn.from_spec(spec) if isinstance(spec, dict) else nn.validate_spec(spec)
+
+
+@given(text=st.text(max_size=80) | st.binary(max_size=80))
+def test_malformed_spec_files_raise_only_spec_errors(tmp_path_factory: Any, text: Any) -> None:
+    from minigrad import nn
+    from minigrad.errors import SpecError
+
+    path = tmp_path_factory.mktemp("spec") / "model.toml"
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    with contextlib.suppress(SpecError):
+        nn.from_spec(path)
