@@ -479,82 +479,91 @@ def print_report(results: dict[str, Any]) -> None:
     p(f"{meta['platform']}; {meta['threads']} BLAS thread(s); data: {meta['data']}")
     p(f"{meta['rounds']} interleaved rounds; ratios are speed vs NumPy (>1 = faster)\n")
 
-    cnn = results["cnn"]
-    p("Seed CNN (conv 8x3x3 -> ReLU -> flatten -> dense 10 -> softmax/CE), float32")
-    p(f"  {'system':<14}{'per-sample/s':>14}{'vs numpy':>22}{'batch64/s':>12}{'vs numpy':>22}")
-    for name in cnn["per_sample"]["samples_per_s"]:
-        ps, b64 = cnn["per_sample"], cnn["batch64"]
-        vs1 = "1.00x" if name == "numpy" else _fmt_ratio(ps["vs_numpy"][name])
-        vs64 = "1.00x" if name == "numpy" else _fmt_ratio(b64["vs_numpy"][name])
+    if "cnn" in results:
+        cnn = results["cnn"]
+        p("Seed CNN (conv 8x3x3 -> ReLU -> flatten -> dense 10 -> softmax/CE), float32")
+        p(f"  {'system':<14}{'per-sample/s':>14}{'vs numpy':>22}{'batch64/s':>12}{'vs numpy':>22}")
+        for name in cnn["per_sample"]["samples_per_s"]:
+            ps, b64 = cnn["per_sample"], cnn["batch64"]
+            vs1 = "1.00x" if name == "numpy" else _fmt_ratio(ps["vs_numpy"][name])
+            vs64 = "1.00x" if name == "numpy" else _fmt_ratio(b64["vs_numpy"][name])
+            p(
+                f"  {name:<14}{ps['samples_per_s'][name]:>14,.0f}{vs1:>22}"
+                f"{b64['samples_per_s'][name]:>12,.0f}{vs64:>22}"
+            )
+        fb = cnn["fwd_bwd_batch64"]
         p(
-            f"  {name:<14}{ps['samples_per_s'][name]:>14,.0f}{vs1:>22}"
-            f"{b64['samples_per_s'][name]:>12,.0f}{vs64:>22}"
+            "  forward+backward of one batch of 64: "
+            + ", ".join(f"{n} {v['median']:.2f} ms" for n, v in fb["ms"].items())
         )
-    fb = cnn["fwd_bwd_batch64"]
-    p(
-        "  forward+backward of one batch of 64: "
-        + ", ".join(f"{n} {v['median']:.2f} ms" for n, v in fb["ms"].items())
-    )
-    p(
-        "  peak traced memory of it: "
-        + ", ".join(f"{n} {v / 2**20:.1f} MB" for n, v in fb["peak_bytes"].items())
-    )
-
-    p("\nconv2d, 3x3 kernels, ms (fwd | fwd+bwd), ratio = speed vs NumPy")
-    for size, r in results["conv2d"].items():
-        cells = []
-        for m in r["fwd_ms"]:
-            cell = f"{m} {r['fwd_ms'][m]['median']:.3f} | {r['fwd_bwd_ms'][m]['median']:.3f}"
-            if m != "numpy":
-                cell += f" ({r['fwd_bwd_vs_numpy'][m]['median']:.2f}x)"
-            cells.append(cell)
-        p(f"  {size:<24}" + "; ".join(cells))
-
-    o = results["overhead"]
-    p(
-        f"\nEngine overhead: chain of {o['chain_length']} mul ops on {o['tensor_size']} floats, "
-        "forward+backward, us per op"
-    )
-    p(
-        "  "
-        + ", ".join(f"{n} {v:.2f}" for n, v in o["us_per_op"].items())
-        + f"; minigrad's graph costs {o['minigrad_overhead_us_per_op']:.2f} us per op"
-    )
-
-    s = results["scaling"]
-    p(
-        "\nBackward of a chain: "
-        + ", ".join(
-            f"{int(n):,} ops {c['backward_ms']['median']:.1f} ms ({c['us_per_op']:.2f} us/op)"
-            for n, c in s["backward_chain"].items()
-        )
-    )
-    p("Training throughput against batch size (samples/s):")
-    for batch, r in s["training_vs_batch"].items():
         p(
-            f"  batch {batch:>4}: "
-            + ", ".join(f"{n} {v:,.0f}" for n, v in r["samples_per_s"].items())
-            + f"  (minigrad/numpy {r['minigrad_vs_numpy']:.2f}x)"
+            "  peak traced memory of it: "
+            + ", ".join(f"{n} {v / 2**20:.1f} MB" for n, v in fb["peak_bytes"].items())
         )
 
-    m = results["memory"]
-    p(
-        f"\nMemory, per-sample SGD: RSS {m['rss_bytes'][0] / 2**20:.1f} MB after {m['steps'][0]} "
-        f"steps, {m['rss_bytes'][1] / 2**20:.1f} MB after {m['steps'][1]:,}; traced "
-        f"{m['traced_bytes'][0] / 2**20:.2f} -> {m['traced_bytes'][1] / 2**20:.2f} MB"
-    )
+    if "conv2d" in results:
+        p("\nconv2d, 3x3 kernels, ms (fwd | fwd+bwd), ratio = speed vs NumPy")
+        for size, r in results["conv2d"].items():
+            cells = []
+            for m in r["fwd_ms"]:
+                cell = f"{m} {r['fwd_ms'][m]['median']:.3f} | {r['fwd_bwd_ms'][m]['median']:.3f}"
+                if m != "numpy":
+                    cell += f" ({r['fwd_bwd_vs_numpy'][m]['median']:.2f}x)"
+                cells.append(cell)
+            p(f"  {size:<24}" + "; ".join(cells))
 
-    p("\nTargets")
-    for row in results["targets"]:
-        mark = "met   " if row["met"] else "MISSED"
-        p(f"  [{mark}] {row['target']}: {row['value']:.3f} (goal {row['goal']:.3f})")
+    if "overhead" in results:
+        o = results["overhead"]
+        p(
+            f"\nEngine overhead: chain of {o['chain_length']} mul ops on "
+            f"{o['tensor_size']} floats, forward+backward, us per op"
+        )
+        p(
+            "  "
+            + ", ".join(f"{n} {v:.2f}" for n, v in o["us_per_op"].items())
+            + f"; minigrad's graph costs {o['minigrad_overhead_us_per_op']:.2f} us per op"
+        )
+
+    if "scaling" in results:
+        s = results["scaling"]
+        p(
+            "\nBackward of a chain: "
+            + ", ".join(
+                f"{int(n):,} ops {c['backward_ms']['median']:.1f} ms ({c['us_per_op']:.2f} us/op)"
+                for n, c in s["backward_chain"].items()
+            )
+        )
+        p("Training throughput against batch size (samples/s):")
+        for batch, r in s["training_vs_batch"].items():
+            p(
+                f"  batch {batch:>4}: "
+                + ", ".join(f"{n} {v:,.0f}" for n, v in r["samples_per_s"].items())
+                + f"  (minigrad/numpy {r['minigrad_vs_numpy']:.2f}x)"
+            )
+
+    if "memory" in results:
+        m = results["memory"]
+        p(
+            f"\nMemory, per-sample SGD: RSS {m['rss_bytes'][0] / 2**20:.1f} MB after "
+            f"{m['steps'][0]} steps, {m['rss_bytes'][1] / 2**20:.1f} MB after "
+            f"{m['steps'][1]:,}; traced "
+            f"{m['traced_bytes'][0] / 2**20:.2f} -> {m['traced_bytes'][1] / 2**20:.2f} MB"
+        )
+
+    if results["targets"]:
+        p("\nTargets")
+        for row in results["targets"]:
+            mark = "met   " if row["met"] else "MISSED"
+            p(f"  [{mark}] {row['target']}: {row['value']:.3f} (goal {row['goal']:.3f})")
 
 
 # --------------------------------------------------------------------------- main
 
 
-def run(quick: bool = False, torch: bool = True, threads: int = 1) -> dict[str, Any]:
-    """Run every section and return the results (what ``--out`` writes as JSON)."""
+def run(
+    quick: bool = False, torch: bool = True, threads: int = 1, only: list[str] | None = None
+) -> dict[str, Any]:
+    """Run the sections (all, or those named in ``only``) and return the results."""
     torch_mod = torch_or_none() if torch else None
     if torch_mod is not None:
         torch_mod.set_num_threads(threads)
@@ -585,11 +594,13 @@ def run(quick: bool = False, torch: bool = True, threads: int = 1) -> dict[str, 
         ("memory", lambda: bench_memory(params, x, t, quick)),
     ]
     for name, section in sections:
+        if only and name not in only and name != "check":
+            continue
         start = time.perf_counter()
         print(f"bench: {name} ...", end=" ", flush=True)
         results[name] = section()
         print(f"{time.perf_counter() - start:.1f} s", flush=True)
-    results["targets"] = targets(results)
+    results["targets"] = targets(results) if not only else []
     return results
 
 
@@ -601,8 +612,12 @@ def main(argv: list[str] | None = None, threads: int = 1) -> int:
     parser.add_argument("--out", default="bench/results.json", help="where to write the JSON")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--threads", type=int, default=threads, help="BLAS/PyTorch threads")
+    parser.add_argument(
+        "--only", default="", help="comma-separated sections, e.g. cnn,conv2d (check always runs)"
+    )
     args = parser.parse_args(argv)
-    results = run(quick=args.quick, torch=not args.no_torch, threads=args.threads)
+    only = [s for s in args.only.split(",") if s]
+    results = run(quick=args.quick, torch=not args.no_torch, threads=args.threads, only=only)
     print_report(results)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
