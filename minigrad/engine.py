@@ -66,6 +66,10 @@ __all__ = [
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
 _scope: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("scope", default=())
+# The modes that entered no_grad/enable_grad blocks replaced, innermost last (per context too).
+_outer_modes: contextvars.ContextVar[tuple[bool, ...]] = contextvars.ContextVar(
+    "outer_grad_modes", default=()
+)
 
 
 # --------------------------------------------------------------------------- grad mode
@@ -82,12 +86,15 @@ class _GradMode(ContextDecorator):
     _mode: ClassVar[bool]
 
     def __enter__(self) -> None:
-        # A stack of tokens, so one instance can be entered again while it is active
-        # (a decorated function that calls itself).
-        self.__dict__.setdefault("_tokens", []).append(_grad_enabled.set(self._mode))
+        # The previous mode is kept in a context variable, not on the instance: one decorated
+        # function may be running in several threads (or calling itself) at once.
+        _outer_modes.set((*_outer_modes.get(), _grad_enabled.get()))
+        _grad_enabled.set(self._mode)
 
     def __exit__(self, *exc: object) -> None:
-        _grad_enabled.reset(self.__dict__["_tokens"].pop())
+        *outer, previous = _outer_modes.get()
+        _outer_modes.set(tuple(outer))
+        _grad_enabled.set(previous)
 
 
 class no_grad(_GradMode):  # noqa: N801 - the PyTorch name
