@@ -324,7 +324,7 @@ class Function:
             parents = _promote(cls.name, inputs)
         else:
             parents = tuple(
-                x if isinstance(x, Tensor) else Tensor._lift(x, cls.name) for x in inputs
+                [x if isinstance(x, Tensor) else Tensor._lift(x, cls.name) for x in inputs]
             )
             if cls.same_dtype:
                 _check_same_dtype(cls.name, parents)
@@ -373,7 +373,7 @@ class Cast(Function):
 
 def _check_same_dtype(op: str, inputs: tuple[Tensor, ...]) -> None:
     dtype = inputs[0].data.dtype
-    if any(t.data.dtype != dtype for t in inputs):
+    if not all([t.data.dtype == dtype for t in inputs]):  # a list: cheaper than a generator
         dtypes = ", ".join(str(t.data.dtype) for t in inputs)
         raise DTypeError(
             f"{op}: expected inputs of one dtype, got ({dtypes}); convert them first, "
