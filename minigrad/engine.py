@@ -385,7 +385,7 @@ def _promote(op: str, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Bring ``inputs`` to one dtype, with NumPy's rules (Python numbers are weak)."""
     first = inputs[0]
     if isinstance(first, Tensor) and all(
-        isinstance(x, Tensor) and x.data.dtype == first.data.dtype for x in inputs
+        [isinstance(x, Tensor) and x.data.dtype == first.data.dtype for x in inputs]
     ):
         return inputs
     values = [
