@@ -177,27 +177,61 @@ def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
 
 
 def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
-    """Elementwise ``a - b`` with NumPy broadcasting (also ``a - b``)."""
+    """Elementwise ``a - b`` with NumPy broadcasting (also ``a - b``).
+
+    >>> import minigrad, numpy as np
+    >>> b = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> d = minigrad.sub(np.ones((3, 2)), b)      # b is broadcast over 3 rows
+    >>> d.sum().backward()
+    >>> b.grad                                    # -1 from each of the 3 rows
+    array([-3., -3.])
+    """
     return Sub.apply(a, b)
 
 
 def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
-    """Elementwise ``a * b`` with NumPy broadcasting (also ``a * b``)."""
+    """Elementwise ``a * b`` with NumPy broadcasting (also ``a * b``).
+
+    >>> import minigrad, numpy as np
+    >>> a = minigrad.Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    >>> minigrad.mul(a, np.array([10.0, 100.0])).sum().backward()
+    >>> a.grad                                    # dL/da = dL/dz * b
+    array([ 10., 100.])
+    """
     return Mul.apply(a, b)
 
 
 def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
-    """Elementwise ``a / b`` with NumPy broadcasting (also ``a / b``)."""
+    """Elementwise ``a / b`` with NumPy broadcasting (also ``a / b``).
+
+    >>> import minigrad, numpy as np
+    >>> b = minigrad.Tensor(np.array([2.0, 4.0]), requires_grad=True)
+    >>> minigrad.div(1.0, b).sum().backward()
+    >>> b.grad                                    # d(1/b)/db = -1/b**2
+    array([-0.25  , -0.0625])
+    """
     return Div.apply(a, b)
 
 
 def neg(x: Tensor | Any) -> Tensor:
-    """Elementwise ``-x``."""
+    """Elementwise ``-x`` (also ``-x``).
+
+    >>> import minigrad
+    >>> minigrad.neg(minigrad.Tensor([1.0, -2.0])).data
+    array([-1.,  2.])
+    """
     return Neg.apply(x)
 
 
 def exp(x: Tensor | Any) -> Tensor:
-    """Elementwise ``e**x``."""
+    """Elementwise ``e**x``.
+
+    >>> import minigrad, numpy as np
+    >>> x = minigrad.Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    >>> minigrad.exp(x).sum().backward()
+    >>> x.grad                                    # d(e**x)/dx = e**x
+    array([1.        , 2.71828183])
+    """
     return Exp.apply(x)
 
 
@@ -205,6 +239,12 @@ def log(x: Tensor | Any) -> Tensor:
     """Elementwise natural logarithm: ``-inf`` at 0 and NaN below, as NumPy.
 
     Inside ``detect_anomaly()`` those raise instead.
+
+    >>> import minigrad, numpy as np
+    >>> x = minigrad.Tensor(np.array([1.0, 4.0]), requires_grad=True)
+    >>> minigrad.log(x).sum().backward()
+    >>> x.grad                                    # d(log x)/dx = 1/x
+    array([1.  , 0.25])
     """
     return Log.apply(x)
 
