@@ -48,7 +48,15 @@ Shape = tuple[int, ...]
 def shapes(
     *, min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: int = 5
 ) -> st.SearchStrategy[Shape]:
-    """Array shapes with ``min_dims..max_dims`` axes of ``min_side..max_side`` elements."""
+    """Array shapes with ``min_dims..max_dims`` axes of ``min_side..max_side`` elements.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(shapes(max_dims=2, max_side=3))
+    ... def test_shape(shape):
+    ...     assert 1 <= len(shape) <= 2 and all(1 <= n <= 3 for n in shape)
+    >>> test_shape()
+    """
     return hnp.array_shapes(
         min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
     )
@@ -66,6 +74,14 @@ def arrays(
 
     ``min_magnitude`` keeps every element at least that far from 0, for ops with a kink
     there (``relu``), where finite differences are not defined.
+
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(arrays(shapes(), min_magnitude=0.1))
+    ... def test_away_from_zero(x):
+    ...     assert x.dtype == np.float64 and np.all(np.abs(x) >= 0.1)
+    >>> test_away_from_zero()
     """
     elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=64)
     if min_magnitude > 0:
@@ -74,7 +90,16 @@ def arrays(
 
 
 def distinct_arrays(shape: Shape, *, dtype: Any = np.float64) -> st.SearchStrategy[np.ndarray]:
-    """Arrays whose elements all differ by at least 0.1 (no ties for ``max``)."""
+    """Arrays whose elements all differ by at least 0.1 (no ties for ``max``).
+
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(distinct_arrays((2, 3)))
+    ... def test_no_ties(x):
+    ...     assert np.min(np.diff(np.sort(x, axis=None))) >= 0.1 - 1e-12
+    >>> test_no_ties()
+    """
     size = int(np.prod(shape))
     return st.permutations(range(size)).map(
         lambda p: (np.asarray(p, dtype=np.float64).reshape(shape) * 0.1 - size * 0.05).astype(dtype)
@@ -84,7 +109,16 @@ def distinct_arrays(shape: Shape, *, dtype: Any = np.float64) -> st.SearchStrate
 def broadcastable_shapes(
     *, max_dims: int = 4, max_side: int = 4
 ) -> st.SearchStrategy[tuple[Shape, Shape]]:
-    """Pairs of shapes that broadcast together, e.g. ``((3, 1, 4), (2, 4))``."""
+    """Pairs of shapes that broadcast together, e.g. ``((3, 1, 4), (2, 4))``.
+
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(broadcastable_shapes())
+    ... def test_broadcast(pair):
+    ...     np.broadcast_shapes(*pair)                # raises if they do not broadcast
+    >>> test_broadcast()
+    """
     return hnp.mutually_broadcastable_shapes(
         num_shapes=2, min_dims=0, max_dims=max_dims, max_side=max_side
     ).map(lambda b: b.input_shapes)
@@ -176,6 +210,9 @@ def assert_forward(
 
     Checked in float64 (to ``rtol``) and in float32: a float32 input must give a float32
     output agreeing with the float64 reference within float32 precision.
+
+    >>> import numpy as np, minigrad
+    >>> assert_forward(minigrad.relu, lambda a: np.maximum(a, 0), np.array([-1.0, 2.0]))
     """
     arrays64 = [np.asarray(a) for a in arrays]
     expected = np.asarray(reference(*arrays64))
@@ -198,6 +235,22 @@ def check_op(
     """The whole check of an op in one line: forward against ``reference`` (float64 and
     float32), gradients against finite differences (float64), and float32 gradients that
     stay float32.
+
+    Args:
+        fn: the op on tensors, e.g. ``minigrad.exp`` or ``lambda x, w: minigrad.conv2d(x, w)``.
+        reference: the same computation on NumPy arrays, or None to skip the forward check.
+        *arrays: the inputs; float arrays are checked, integer arrays passed as constants.
+        atol: the absolute tolerance of the gradient check.
+        rtol: the relative tolerance of the gradient check.
+
+    >>> import numpy as np, minigrad
+    >>> check_op(minigrad.exp, np.exp, np.array([[0.5, -1.0, 2.0]]))
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(arrays(shapes()))
+    ... def test_exp(x):
+    ...     check_op(minigrad.exp, np.exp, x)
+    >>> test_exp()
     """
     if reference is not None:
         assert_forward(fn, reference, *arrays)
