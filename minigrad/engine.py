@@ -76,7 +76,15 @@ _outer_modes: contextvars.ContextVar[tuple[bool, ...]] = contextvars.ContextVar(
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad` (in this thread)."""
+    """True unless inside :class:`no_grad` (in this thread).
+
+    >>> import minigrad
+    >>> with minigrad.no_grad():
+    ...     print(minigrad.is_grad_enabled())
+    False
+    >>> minigrad.is_grad_enabled()
+    True
+    """
     return _grad_enabled.get()
 
 
@@ -119,7 +127,16 @@ class no_grad(_GradMode):  # noqa: N801 - the PyTorch name
 
 
 class enable_grad(_GradMode):  # noqa: N801 - the PyTorch name
-    """Context manager and decorator that turns recording back on inside :class:`no_grad`."""
+    """Context manager and decorator that turns recording back on inside :class:`no_grad`.
+
+    >>> import minigrad, numpy as np
+    >>> w = minigrad.Tensor(np.ones(2), requires_grad=True)
+    >>> with minigrad.no_grad():
+    ...     with minigrad.enable_grad():
+    ...         y = w * 2
+    >>> y.requires_grad
+    True
+    """
 
     _mode = True
 
@@ -128,7 +145,15 @@ class enable_grad(_GradMode):  # noqa: N801 - the PyTorch name
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside :func:`detect_anomaly` (in this thread)."""
+    """True inside :func:`detect_anomaly` (in this thread).
+
+    >>> import minigrad
+    >>> with minigrad.detect_anomaly():
+    ...     print(minigrad.is_anomaly_enabled())
+    True
+    >>> minigrad.is_anomaly_enabled()
+    False
+    """
     return _anomaly.get()
 
 
@@ -166,6 +191,14 @@ class name_scope:  # noqa: N801 - used like a function: ``with name_scope("conv"
 
     ``minigrad.nn.Module`` enters a scope named after its attribute path on each call, so the
     graph renderer can group what a module created into one cluster.
+
+    >>> import minigrad, numpy as np
+    >>> w = minigrad.Tensor(np.ones(2), requires_grad=True)
+    >>> with minigrad.name_scope("encoder"):
+    ...     with minigrad.name_scope("layer1"):
+    ...         y = w * 2
+    >>> y.grad_fn.scope
+    ('encoder', 'layer1')
     """
 
     # A small class rather than @contextmanager: every layer call of every training step
@@ -526,6 +559,15 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
 
     Leaves are tensors created by the user with ``requires_grad=True``. Intermediate tensors
     get a ``.grad`` only if ``retain_grad()`` was called on them.
+
+    ``tensor.backward()`` calls this function.
+
+    >>> import minigrad, numpy as np
+    >>> x = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> y = x * x                                # not a scalar: pass dL/dy
+    >>> minigrad.engine.backward(y, np.array([1.0, 10.0]))
+    >>> x.grad                                   # dL/dx = dL/dy * 2x
+    array([ 2., 40.])
     """
     if not root._requires_grad:
         raise GraphError(
