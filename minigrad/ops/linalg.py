@@ -32,6 +32,7 @@ class MatMul(Function):
     a 1-D operand is treated as a row (``A``) or column (``B``) vector and squeezed back.
     """
 
+    name = "matmul"  # the function's name, not the class name in snake case ("mat_mul")
     same_dtype = True
 
     @staticmethod
