@@ -1,0 +1,749 @@
+"""Every mistake a user can make raises a documented minigrad error that teaches.
+
+Each case asserts the exception's class (a subclass of the built-in a Python programmer
+expects) and the key words of its message: the op, what it expected and what it got. The same
+list is the table in docs/errors.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import minigrad
+import minigrad.nn
+from minigrad import (
+    ArgumentError,
+    DTypeError,
+    GraphError,
+    MinigradError,
+    ShapeError,
+    Tensor,
+)
+from minigrad.optim import SGD, Adam
+
+
+def leaf(shape: tuple[int, ...] = (3,), dtype: Any = np.float64) -> Tensor:
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=True)
+
+
+def zeros(*shape: int, dtype: Any = np.float64) -> Tensor:
+    return Tensor(np.zeros(shape, dtype=dtype))
+
+
+def released() -> None:
+    x = leaf()
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+
+
+def non_leaf_requires_grad_off() -> None:
+    (leaf() * 2).requires_grad = False
+
+
+class Ones(minigrad.Function):
+    """A deliberately wrong op: its VJP returns the wrong shape, dtype or count."""
+
+    @staticmethod
+    def forward(ctx: minigrad.Node, x: np.ndarray, *, bad: str) -> np.ndarray:
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx: minigrad.Node, grad: np.ndarray) -> Any:
+        bad = ctx.attrs["bad"]
+        if bad == "shape":
+            return (np.ones((*grad.shape, 2)),)
+        if bad == "dtype":
+            return (grad.astype(np.float32),)
+        return (grad, grad)
+
+
+def wrong_vjp(bad: str) -> None:
+    Ones.apply(leaf(), bad=bad).sum().backward()
+
+
+# (id, the mistake, the error class, a regular expression its message matches)
+CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
+    # ---- making tensors
+    (
+        "requires_grad on ints",
+        lambda: Tensor(np.arange(3), requires_grad=True),
+        DTypeError,
+        r"requires_grad: only float tensors can require gradients, got dtype int64",
+    ),
+    (
+        "requires_grad on bools",
+        lambda: Tensor([True], requires_grad=True),
+        DTypeError,
+        r"requires_grad: only float tensors .* got dtype bool",
+    ),
+    (
+        "ragged list",
+        lambda: Tensor([[1.0, 2.0], [3.0]]),
+        DTypeError,
+        r"Tensor: cannot make a numeric array from list .*inhomogeneous",
+    ),
+    (
+        "object array",
+        lambda: Tensor(np.array([1, "a"], dtype=object)),
+        DTypeError,
+        r"Tensor: expected a float, integer or bool array, got dtype object",
+    ),
+    ("strings", lambda: Tensor(["a", "b"]), DTypeError, r"Tensor: expected .* got dtype <U1"),
+    ("complex", lambda: Tensor([1j]), DTypeError, r"Tensor: expected .* got dtype complex128"),
+    ("None", lambda: Tensor(None), DTypeError, r"Tensor: expected .* got dtype object"),
+    (
+        "unknown dtype",
+        lambda: Tensor([1.0], dtype="floaty"),
+        DTypeError,
+        r"Tensor: cannot make a numeric array .*floaty",
+    ),
+    (
+        "astype unknown dtype",
+        lambda: zeros(2).astype("floaty"),
+        DTypeError,
+        r"astype: 'floaty' is not a NumPy dtype",
+    ),
+    (
+        "astype complex",
+        lambda: zeros(2).astype(np.complex64),
+        DTypeError,
+        r"astype: expected a float, integer or bool dtype, got complex64",
+    ),
+    (
+        "item of many",
+        lambda: zeros(3).item(),
+        ShapeError,
+        r"item: only one-element tensors .* got shape \(3,\)",
+    ),
+    ("len of 0-d", lambda: len(Tensor(1.0)), ArgumentError, r"len: a 0-d tensor has no length"),
+    (
+        "requires_grad off on a non-leaf",
+        non_leaf_requires_grad_off,
+        GraphError,
+        r"requires_grad: cannot turn off gradients of a non-leaf tensor; use .detach",
+    ),
+    # ---- elementwise
+    (
+        "add shapes",
+        lambda: zeros(2, 3) + zeros(4),
+        ShapeError,
+        r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast together",
+    ),
+    (
+        "mul shapes",
+        lambda: zeros(2, 3) * zeros(3, 2),
+        ShapeError,
+        r"mul: shapes \(2, 3\) and \(3, 2\) cannot be broadcast together",
+    ),
+    ("sub shapes", lambda: zeros(5) - zeros(4), ShapeError, r"sub: shapes \(5,\) and \(4,\)"),
+    ("div shapes", lambda: zeros(5) / zeros(4), ShapeError, r"div: shapes \(5,\) and \(4,\)"),
+    (
+        "add a string",
+        lambda: zeros(3) + "a",
+        DTypeError,
+        r"add: expected a float, integer or bool array, got dtype <U1",
+    ),
+    (
+        "add None",
+        lambda: minigrad.add(zeros(3), None),
+        DTypeError,
+        r"add: expected a float, integer or bool array, got dtype object",
+    ),
+    (
+        "add a ragged list",
+        lambda: minigrad.add(zeros(2), [[1.0], [1.0, 2.0]]),
+        DTypeError,
+        r"add: cannot make a numeric array from list",
+    ),
+    (
+        "mul an object array",
+        lambda: zeros(3) * np.array([1, 2, 3], dtype=object),
+        DTypeError,
+        r"mul: expected .* got dtype object",
+    ),
+    ("add complex", lambda: zeros(3) + 1j, DTypeError, r"add: expected .* got dtype complex128"),
+    (
+        "subtract bools",
+        lambda: Tensor([True]) - Tensor([False]),
+        DTypeError,
+        r"sub: not defined for dtypes bool and bool",
+    ),
+    ("negate bools", lambda: -Tensor([True]), DTypeError, r"neg: not defined for dtype bool"),
+    (
+        "pow by a tensor",
+        lambda: zeros(3) ** zeros(3),
+        ArgumentError,
+        r"pow: the exponent must be a Python int or float, got Tensor",
+    ),
+    (
+        "pow by a string",
+        lambda: minigrad.pow(zeros(3), "2"),
+        ArgumentError,
+        r"pow: the exponent must be .* got str",
+    ),
+    (
+        "int to a negative power",
+        lambda: Tensor([2, 3]) ** -1,
+        DTypeError,
+        r"pow: cannot raise a int64 tensor to the power -1; convert it to float first",
+    ),
+    # ---- matmul and linear
+    (
+        "matmul inner sizes",
+        lambda: zeros(2, 3) @ zeros(4, 5),
+        ShapeError,
+        r"matmul: shapes \(2, 3\) and \(4, 5\) cannot be multiplied \(3 != 4\)",
+    ),
+    (
+        "matmul vectors",
+        lambda: zeros(3) @ zeros(4),
+        ShapeError,
+        r"matmul: shapes \(3,\) and \(4,\) cannot be multiplied \(3 != 4\)",
+    ),
+    (
+        "matmul batch",
+        lambda: zeros(2, 2, 3) @ zeros(3, 3, 5),
+        ShapeError,
+        r"matmul: shapes \(2, 2, 3\) and \(3, 3, 5\) .*batch dimensions do not broadcast",
+    ),
+    (
+        "matmul 0-d",
+        lambda: minigrad.matmul(Tensor(2.0), zeros(3)),
+        ShapeError,
+        r"matmul: both operands need at least 1 dimension, got shapes \(\) and \(3,\)",
+    ),
+    (
+        "linear features",
+        lambda: minigrad.linear(zeros(2, 3), zeros(4, 5)),
+        ShapeError,
+        r"linear: input has 3 features \(shape \(2, 3\)\) but the weight of shape \(4, 5\) "
+        r"expects 5",
+    ),
+    (
+        "linear 1-D weight",
+        lambda: minigrad.linear(zeros(2, 3), zeros(3)),
+        ShapeError,
+        r"linear: weight must be 2-D \(out, in\), got shape \(3,\)",
+    ),
+    (
+        "linear bias",
+        lambda: minigrad.linear(zeros(2, 3), zeros(4, 3), zeros(5)),
+        ShapeError,
+        r"linear: bias must have shape \(4,\) .* got \(5,\)",
+    ),
+    (
+        "matmul of float32 and float64",
+        lambda: zeros(2, 3, dtype=np.float32) @ zeros(3, 2),
+        DTypeError,
+        r"matmul: expected inputs of one dtype, got \(float32, float64\); convert them first",
+    ),
+    (
+        "matmul of a string",
+        lambda: minigrad.matmul(zeros(3), "abc"),
+        DTypeError,
+        r"matmul: expected a float, integer or bool array, got dtype <U3",
+    ),
+    # ---- conv2d and max_pool2d
+    (
+        "conv2d 3-D input",
+        lambda: minigrad.conv2d(zeros(1, 5, 5), zeros(1, 1, 3, 3)),
+        ShapeError,
+        r"conv2d: expected a 4-D input \(N, C, H, W\), got shape \(1, 5, 5\); add a batch axis",
+    ),
+    (
+        "conv2d 2-D weight",
+        lambda: minigrad.conv2d(zeros(1, 1, 5, 5), zeros(3, 3)),
+        ShapeError,
+        r"conv2d: expected a 4-D weight \(F, C, kh, kw\), got shape \(3, 3\)",
+    ),
+    (
+        "conv2d channels",
+        lambda: minigrad.conv2d(zeros(1, 2, 5, 5), zeros(4, 3, 3, 3)),
+        ShapeError,
+        r"conv2d: input has 2 channels \(shape \(1, 2, 5, 5\)\) but the weight "
+        r"expects 3",
+    ),
+    (
+        "conv2d kernel too large",
+        lambda: minigrad.conv2d(zeros(1, 1, 2, 2), zeros(1, 1, 3, 3), padding=0),
+        ShapeError,
+        r"conv2d: kernel 3x3 is larger than the padded input 2x2",
+    ),
+    (
+        "conv2d empty kernel",
+        lambda: minigrad.conv2d(zeros(1, 1, 4, 4), zeros(1, 1, 0, 2)),
+        ShapeError,
+        r"conv2d: the kernel must be at least 1x1, got weight shape \(1, 1, 0, 2\)",
+    ),
+    (
+        "conv2d bias",
+        lambda: minigrad.conv2d(zeros(1, 1, 4, 4), zeros(2, 1, 3, 3), zeros(3)),
+        ShapeError,
+        r"conv2d: bias must have shape \(2,\), got \(3,\)",
+    ),
+    (
+        "conv2d stride 0",
+        lambda: minigrad.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=0),
+        ShapeError,
+        r"conv2d: stride must be >= 1, got 0",
+    ),
+    (
+        "conv2d padding -1",
+        lambda: minigrad.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), padding=-1),
+        ShapeError,
+        r"conv2d: padding must be >= 0, got -1",
+    ),
+    (
+        "conv2d float stride",
+        lambda: minigrad.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=1.5),
+        ArgumentError,
+        r"conv2d: stride must be an int or a pair of ints, got 1.5",
+    ),
+    (
+        "conv2d stride None",
+        lambda: minigrad.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=None),
+        ArgumentError,
+        r"conv2d: stride must be an int or a pair of ints, got None",
+    ),
+    (
+        "conv2d stride triple",
+        lambda: minigrad.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=(1, 1, 1)),
+        ArgumentError,
+        r"conv2d: stride must be an int or a pair of ints, got \(1, 1, 1\)",
+    ),
+    (
+        "conv2d bool padding",
+        lambda: minigrad.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), padding=True),
+        ArgumentError,
+        r"conv2d: padding must be an int or a pair of ints, got True",
+    ),
+    (
+        "max_pool2d 3-D input",
+        lambda: minigrad.max_pool2d(zeros(1, 4, 4), 2),
+        ShapeError,
+        r"max_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(1, 4, 4\)",
+    ),
+    (
+        "max_pool2d kernel 0",
+        lambda: minigrad.max_pool2d(zeros(1, 1, 4, 4), 0),
+        ShapeError,
+        r"max_pool2d: kernel_size must be >= 1, got 0",
+    ),
+    (
+        "max_pool2d float kernel",
+        lambda: minigrad.max_pool2d(zeros(1, 1, 4, 4), 2.0),
+        ArgumentError,
+        r"max_pool2d: kernel_size must be an int or a pair of ints, got 2.0",
+    ),
+    (
+        "max_pool2d kernel too large",
+        lambda: minigrad.max_pool2d(zeros(1, 1, 4, 4), 5),
+        ShapeError,
+        r"max_pool2d: kernel 5x5 is larger than the padded input 4x4",
+    ),
+    # ---- shapes and axes
+    (
+        "reshape size",
+        lambda: zeros(6).reshape(4, 2),
+        ShapeError,
+        r"reshape: cannot reshape a tensor of shape \(6,\) \(6 elements\) into shape \(4, 2\)",
+    ),
+    (
+        "reshape two -1",
+        lambda: zeros(6).reshape(-1, -1),
+        ShapeError,
+        r"reshape: cannot reshape .* into shape \(-1, -1\)",
+    ),
+    (
+        "reshape float size",
+        lambda: zeros(6).reshape(2.5, 3),
+        ArgumentError,
+        r"reshape: the shape must be an int or a tuple of ints, got \(2.5, 3\)",
+    ),
+    (
+        "reshape None",
+        lambda: minigrad.reshape(zeros(6), None),
+        ArgumentError,
+        r"reshape: the shape must be an int or a tuple of ints, got None",
+    ),
+    (
+        "transpose not a permutation",
+        lambda: minigrad.transpose(zeros(2, 3), (0, 0)),
+        ShapeError,
+        r"transpose: axes \(0, 0\) are not a permutation of the 2 axes",
+    ),
+    (
+        "transpose float axis",
+        lambda: minigrad.transpose(zeros(2, 3), (0.0, 1)),
+        ArgumentError,
+        r"transpose: axis must be an int, got float 0.0",
+    ),
+    (
+        "transpose scalar axes",
+        lambda: minigrad.transpose(zeros(2, 3), 1),
+        ArgumentError,
+        r"transpose: axes must be a tuple of ints or None, got 1",
+    ),
+    (
+        "flatten axis out of range",
+        lambda: minigrad.flatten(zeros(2, 3), 2),
+        ShapeError,
+        r"flatten: axis 2 is out of range for a tensor with 2 dimensions",
+    ),
+    (
+        "sum axis out of range",
+        lambda: zeros(2, 3).sum(axis=2),
+        ShapeError,
+        r"sum: axis 2 is out of range for a tensor with 2 dimensions \(expected -2 <= axis < 2\)",
+    ),
+    (
+        "sum float axis",
+        lambda: zeros(2, 3).sum(axis=1.0),
+        ArgumentError,
+        r"sum: axis must be an int, a tuple of ints or None, got float 1.0",
+    ),
+    (
+        "mean string axis",
+        lambda: zeros(2, 3).mean(axis=("a",)),
+        ArgumentError,
+        r"mean: axis must be an int, got str 'a'",
+    ),
+    (
+        "sum repeated axis",
+        lambda: zeros(2, 3).sum(axis=(0, -2)),
+        ShapeError,
+        r"sum: repeated axis in \(0, -2\)",
+    ),
+    (
+        "mean of nothing",
+        lambda: zeros(0, 3).mean(axis=0),
+        ShapeError,
+        r"mean: cannot average over axes \(0,\) of shape \(0, 3\)",
+    ),
+    # ---- activations
+    (
+        "log_softmax axis",
+        lambda: minigrad.log_softmax(zeros(2, 3), axis=2),
+        ShapeError,
+        r"log_softmax: axis 2 is out of range for a tensor with 2 dimensions",
+    ),
+    (
+        "log_softmax float axis",
+        lambda: minigrad.log_softmax(zeros(2, 3), axis=1.0),
+        ArgumentError,
+        r"log_softmax: axis must be an int, got float 1.0",
+    ),
+    (
+        "softmax of a 0-d tensor",
+        lambda: minigrad.softmax(Tensor(1.0)),
+        ShapeError,
+        r"softmax: axis -1 is out of range for a tensor with 0 dimensions",
+    ),
+    (
+        "softmax over nothing",
+        lambda: minigrad.softmax(zeros(2, 0)),
+        ShapeError,
+        r"softmax: axis 1 of the input of shape \(2, 0\) is empty",
+    ),
+    (
+        "log_softmax over nothing",
+        lambda: minigrad.log_softmax(zeros(2, 0)),
+        ShapeError,
+        r"log_softmax: axis 1 of the input of shape \(2, 0\) is empty",
+    ),
+    # ---- losses
+    (
+        "cross_entropy target too large",
+        lambda: minigrad.cross_entropy(zeros(2, 3), [0, 3]),
+        ShapeError,
+        r"cross_entropy: target 3 is out of range for 3 classes \(0..2\)",
+    ),
+    (
+        "cross_entropy negative target",
+        lambda: minigrad.cross_entropy(zeros(2, 3), [0, -1]),
+        ShapeError,
+        r"cross_entropy: target -1 is out of range for 3 classes",
+    ),
+    (
+        "cross_entropy target length",
+        lambda: minigrad.cross_entropy(zeros(2, 3), [0, 1, 2]),
+        ShapeError,
+        r"cross_entropy: target of class indices must have shape \(2,\) for input of "
+        r"shape \(2, 3\), got \(3,\)",
+    ),
+    (
+        "cross_entropy int one-hot",
+        lambda: minigrad.cross_entropy(zeros(2, 3), np.eye(3, dtype=int)[[0, 1]]),
+        ShapeError,
+        r"got \(2, 3\); for one-hot rows, use a float target",
+    ),
+    (
+        "cross_entropy bool target",
+        lambda: minigrad.cross_entropy(zeros(2, 3), [True, False]),
+        DTypeError,
+        r"cross_entropy: target must hold integer class indices or float one-hot "
+        r"labels, got dtype bool",
+    ),
+    (
+        "cross_entropy string target",
+        lambda: minigrad.cross_entropy(zeros(2, 3), ["a", "b"]),
+        DTypeError,
+        r"cross_entropy: expected a float, integer or bool array, got dtype <U1",
+    ),
+    (
+        "cross_entropy float target shape",
+        lambda: minigrad.cross_entropy(zeros(2, 3), np.array([0.0, 1.0])),
+        ShapeError,
+        r"cross_entropy: a float \(one-hot\) target must have the input's shape \(2, 3\), "
+        r"got \(2,\)",
+    ),
+    (
+        "cross_entropy NaN target",
+        lambda: minigrad.cross_entropy(zeros(2, 3), np.array([[1, 0, 0], [0, np.nan, 1.0]])),
+        ArgumentError,
+        r"cross_entropy: the float target holds nan at \[1, 1\]; labels must be "
+        r"finite",
+    ),
+    (
+        "nll_loss inf target",
+        lambda: minigrad.nll_loss(zeros(1, 2), np.array([[np.inf, 0.0]])),
+        ArgumentError,
+        r"nll_loss: the float target holds inf at \[0, 0\]",
+    ),
+    (
+        "cross_entropy 1-D input",
+        lambda: minigrad.cross_entropy(zeros(3), [0]),
+        ShapeError,
+        r"cross_entropy: expected input of shape \(N, C\), got \(3,\); add a batch axis",
+    ),
+    (
+        "cross_entropy empty batch",
+        lambda: minigrad.cross_entropy(zeros(0, 3), np.zeros(0, dtype=int)),
+        ShapeError,
+        r"cross_entropy: the batch is empty \(input of shape \(0, 3\)\); the mean over 0 samples",
+    ),
+    (
+        "cross_entropy no classes",
+        lambda: minigrad.cross_entropy(zeros(2, 0), [0, 0]),
+        ShapeError,
+        r"cross_entropy: the input of shape \(2, 0\) has no classes",
+    ),
+    (
+        "cross_entropy reduction",
+        lambda: minigrad.cross_entropy(zeros(2, 3), [0, 1], reduction="avg"),
+        ArgumentError,
+        r"cross_entropy: reduction must be one of \('mean', 'sum', 'none'\), got 'avg'",
+    ),
+    (
+        "nll_loss target too large",
+        lambda: minigrad.nll_loss(zeros(2, 3), [0, 5]),
+        ShapeError,
+        r"nll_loss: target 5 is out of range for 3 classes",
+    ),
+    # ---- backward
+    (
+        "backward on a non-scalar",
+        lambda: (leaf() * 2).backward(),
+        GraphError,
+        r"backward: grad can be implicitly created only for a scalar output, but this tensor "
+        r"has shape \(3,\); pass grad=",
+    ),
+    (
+        "backward without a graph",
+        lambda: zeros(1).backward(),
+        GraphError,
+        r"backward: this tensor does not require grad .*requires_grad=True",
+    ),
+    (
+        "backward through a released graph",
+        released,
+        GraphError,
+        r"backward: the graph through sum was already released .*retain_graph=True",
+    ),
+    (
+        "backward grad shape",
+        lambda: (leaf() * 2).backward(np.ones(4)),
+        ShapeError,
+        r"backward: grad has shape \(4,\) but the tensor has shape \(3,\)",
+    ),
+    (
+        "backward grad dtype",
+        lambda: (leaf() * 2).backward(np.array(["a", "b", "c"])),
+        DTypeError,
+        r"backward: grad has dtype <U1; expected float64",
+    ),
+    (
+        "a VJP of the wrong shape",
+        lambda: wrong_vjp("shape"),
+        ShapeError,
+        r"ones: backward returned a gradient of shape \(3, 2\) for input 0 of shape \(3,\)",
+    ),
+    (
+        "a VJP of the wrong dtype",
+        lambda: wrong_vjp("dtype"),
+        DTypeError,
+        r"ones: backward returned a float32 gradient for input 0 of dtype float64",
+    ),
+    (
+        "a VJP with too many gradients",
+        lambda: wrong_vjp("count"),
+        GraphError,
+        r"ones: backward returned 2 gradients for 1 inputs",
+    ),
+    # ---- optimisers
+    (
+        "optimiser with no parameters",
+        lambda: SGD([], lr=0.1),
+        ArgumentError,
+        r"SGD: got an empty parameter list",
+    ),
+    (
+        "optimiser with a non-tensor",
+        lambda: Adam([leaf(), np.ones(3)], lr=0.1),
+        ArgumentError,
+        r"Adam: parameter 1 must be a leaf tensor with requires_grad=True, got array",
+    ),
+    (
+        "optimiser with a constant",
+        lambda: SGD([zeros(3)], lr=0.1),
+        ArgumentError,
+        r"SGD: parameter 0 must be a leaf tensor with requires_grad=True",
+    ),
+    (
+        "optimiser with a non-leaf",
+        lambda: SGD([leaf() * 2], lr=0.1),
+        ArgumentError,
+        r"SGD: parameter 0 must be a leaf tensor",
+    ),
+    (
+        "optimiser given the method",
+        lambda: SGD(minigrad.nn.Linear(2, 2).parameters, lr=0.1),
+        ArgumentError,
+        r"SGD: params must be an iterable of tensors .*got method; call it: "
+        r"model.parameters\(\)",
+    ),
+    (
+        "optimiser given one tensor",
+        lambda: SGD(leaf(), lr=0.1),
+        ArgumentError,
+        r"SGD: params must be an iterable of tensors .*got Tensor",
+    ),
+    (
+        "optimiser with a repeated parameter",
+        lambda: (lambda p: SGD([p, p], lr=0.1))(leaf()),
+        ArgumentError,
+        r"SGD: a parameter appears more than once",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mistake", "error", "message"),
+    [pytest.param(f, e, m, id=i) for i, f, e, m in CASES],
+)
+def test_each_mistake_raises_a_documented_error(
+    mistake: Callable[[], Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message) as info:
+        mistake()
+    assert isinstance(info.value, MinigradError)
+
+
+def test_the_errors_are_the_builtin_exceptions_users_expect() -> None:
+    assert issubclass(ShapeError, ValueError)
+    assert issubclass(DTypeError, TypeError)
+    assert issubclass(ArgumentError, TypeError) and issubclass(ArgumentError, ValueError)
+    assert issubclass(GraphError, RuntimeError)
+    assert issubclass(minigrad.AnomalyError, FloatingPointError)
+    assert issubclass(minigrad.GradcheckError, AssertionError)
+    for name in minigrad.errors.__all__:
+        assert issubclass(getattr(minigrad.errors, name), MinigradError)
+
+
+def test_every_error_class_is_documented() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
+    for name in minigrad.errors.__all__:
+        assert f"`{name}`" in page, f"docs/errors.md does not describe {name}"
+
+
+def test_a_numpy_failure_inside_an_op_is_reported_with_the_op() -> None:
+    """The net under the ops' own checks: a user-defined op whose NumPy call fails."""
+
+    class Bad(minigrad.Function):
+        @staticmethod
+        def forward(ctx: minigrad.Node, x: np.ndarray) -> np.ndarray:
+            return x.reshape(7)
+
+    with pytest.raises(
+        ShapeError,
+        match=r"bad: cannot compute it for inputs of shapes \(3,\)"
+        r" and dtypes float64 \(ValueError: cannot reshape",
+    ):
+        Bad.apply(leaf())
+
+
+def test_bool_and_integer_tensors_work_where_they_make_sense() -> None:
+    mask = Tensor([True, False, True])
+    x = leaf()
+    (x * mask).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0])
+    assert (Tensor([1, 2]) + Tensor([True, False])).dtype == np.int64
+    np.testing.assert_allclose(minigrad.softmax(Tensor([0, 0])).data, [0.5, 0.5])
+    # an integer copy of a tensor that requires grad is a constant, as in PyTorch
+    labels = leaf().astype(np.int64)
+    assert labels.dtype == np.int64 and not labels.requires_grad
+
+
+def test_empty_batches_are_fine_where_the_result_is_defined() -> None:
+    x = Tensor(np.zeros((0, 1, 4, 4)), requires_grad=True)
+    y = minigrad.max_pool2d(minigrad.conv2d(x, np.ones((2, 1, 3, 3))), 2)
+    assert y.shape == (0, 2, 1, 1)
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+    loss = minigrad.cross_entropy(zeros(0, 3), np.zeros(0, dtype=int), reduction="sum")
+    assert loss.item() == 0.0
+
+
+def test_numpy_integers_are_accepted_as_axes_and_sizes() -> None:
+    x = zeros(2, 3, 4, 4)
+    assert x.sum(axis=np.int64(1)).shape == (2, 4, 4)
+    assert x.reshape(np.int64(2), -1).shape == (2, 48)
+    assert minigrad.max_pool2d(x, np.int32(2)).shape == (2, 3, 2, 2)
+    assert (x ** np.float32(2.0)).dtype == np.float64
+
+
+def test_the_docs_show_each_message_as_minigrad_prints_it() -> None:
+    """docs/errors.md lists every case above with its real message (its first 40 characters)."""
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
+    for name, mistake, _, _ in CASES:
+        try:
+            mistake()
+        except MinigradError as exc:
+            first = str(exc).splitlines()[0][:40]
+            assert f"| {name} |" in page and first in page, f"docs/errors.md: {name}: {first}"
+
+
+def test_the_anomaly_example_in_the_docs_runs(tmp_path) -> None:
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", page, re.S)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert out.startswith("pow produced inf in its backward pass: the gradient for input 0")
+    assert "y = x**0.5" in out and "(then inside minigrad: tensor.py:" in out
