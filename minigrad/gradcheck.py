@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.engine import no_grad
-from minigrad.errors import GradcheckError
+from minigrad.errors import ArgumentError, GradcheckError
 from minigrad.tensor import Tensor
 
 __all__ = ["gradcheck"]
@@ -86,10 +86,10 @@ def gradcheck(
     xs = _prepare(inputs)
     out = fn(*xs)
     if not isinstance(out, Tensor):
-        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+        raise ArgumentError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     checked = [i for i, x in enumerate(xs) if x.requires_grad]
     if not checked:
-        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+        raise ArgumentError("gradcheck: no input requires grad, so there is nothing to check")
     if not out.requires_grad:
         raise GradcheckError(
             "gradcheck: the output does not depend on any input that requires grad "
