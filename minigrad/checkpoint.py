@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.errors import CheckpointError, StateDictError
+from minigrad.errors import ArgumentError, CheckpointError, StateDictError
 from minigrad.nn.module import Module, Sequential
 from minigrad.nn.spec import from_spec
 from minigrad.optim import SGD, Adam, Optimizer
@@ -99,7 +99,7 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in a checkpoint's metadata")
+    raise ArgumentError(f"cannot store {type(value).__name__} in a checkpoint's metadata")
 
 
 def save_checkpoint(

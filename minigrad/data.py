@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.errors import DataError
+from minigrad.errors import ArgumentError, DataError
 
 __all__ = [
     "MNIST_FILES",
@@ -175,7 +175,7 @@ def load_mnist(
             labels of different counts, or labels outside 0..9.
     """
     if split not in ("train", "test"):
-        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+        raise ArgumentError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder (MNIST expected there)")
@@ -283,9 +283,9 @@ def train_val_split(
     (6, 4, [0, 0, 1, 1])
     """
     if len(x) != len(y):
-        raise ValueError(f"train_val_split: x has {len(x)} samples but y has {len(y)}")
+        raise ArgumentError(f"train_val_split: x has {len(x)} samples but y has {len(y)}")
     if not 0 < val_fraction < 1:
-        raise ValueError(f"train_val_split: val_fraction must be in (0, 1), got {val_fraction}")
+        raise ArgumentError(f"train_val_split: val_fraction must be in (0, 1), got {val_fraction}")
     rng = np.random.default_rng(seed)
     if stratify:
         val_parts = []
@@ -324,9 +324,11 @@ class DataLoader:
         drop_last: bool = False,
     ) -> None:
         if len(x) != len(y):
-            raise ValueError(f"DataLoader: x has {len(x)} samples but y has {len(y)}")
+            raise ArgumentError(f"DataLoader: x has {len(x)} samples but y has {len(y)}")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+            raise ArgumentError(
+                f"DataLoader: batch_size must be a positive int, got {batch_size!r}"
+            )
         self.x, self.y = x, y
         self.batch_size, self.shuffle, self.seed, self.drop_last = (
             batch_size,

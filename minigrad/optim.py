@@ -120,7 +120,7 @@ class Optimizer:
 
 def _non_negative(opt: str, name: str, value: float) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-        raise ValueError(f"{opt}: {name} must be a number >= 0, got {value!r}")
+        raise ArgumentError(f"{opt}: {name} must be a number >= 0, got {value!r}")
     return float(value)
 
 
@@ -158,7 +158,7 @@ class SGD(Optimizer):
         momentum = _non_negative("SGD", "momentum", momentum)
         weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
         if nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov=True needs momentum > 0")
+            raise ArgumentError("SGD: nesterov=True needs momentum > 0")
         super().__init__(
             params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=bool(nesterov)
         )
@@ -219,7 +219,7 @@ class Adam(Optimizer):
         lr = _non_negative("Adam", "lr", lr)
         b1, b2 = (float(b) for b in betas)
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {tuple(betas)}")
+            raise ArgumentError(f"Adam: betas must be in [0, 1), got {tuple(betas)}")
         eps = _non_negative("Adam", "eps", eps)
         weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
         super().__init__(params, lr=lr, betas=[b1, b2], eps=eps, weight_decay=weight_decay)

@@ -25,6 +25,7 @@ import numpy as np
 
 import minigrad
 from minigrad.data import DataLoader
+from minigrad.errors import ArgumentError
 from minigrad.nn.module import Module
 from minigrad.optim import Optimizer
 from minigrad.tensor import Tensor
@@ -235,7 +236,7 @@ def evaluate(
         ``{"loss": float, "accuracy": float, "predictions": int array of shape (N,)}``.
     """
     if len(x) == 0:
-        raise ValueError("evaluate: got no samples")
+        raise ArgumentError("evaluate: got no samples")
     logits = predict(model, x, batch_size)
     loss = float(loss_fn(Tensor(logits), y).item())
     predictions = logits.argmax(axis=1)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 import minigrad
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.module import Module, Parameter, Shape
 from minigrad.tensor import Tensor
 
@@ -35,15 +35,15 @@ RNG = np.random.Generator | int | None
 def _pair(layer: str, name: str, value: int | tuple[int, int], minimum: int) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise TypeError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
+        raise ArgumentError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
-        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
+        raise ArgumentError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
 def _positive(layer: str, name: str, value: int) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+        raise ArgumentError(f"{layer}: {name} must be a positive int, got {value!r}")
     return int(value)
 
 
@@ -62,14 +62,14 @@ def init_weight(
         a = math.sqrt(6.0 / (fan_in + fan_out))
         w = gen.uniform(-a, a, size=shape)
     else:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        raise ArgumentError(f"init must be one of {INITS}, got {init!r}")
     return w.astype(dtype)
 
 
 def _float_dtype(layer: str, dtype: Any) -> np.dtype:
     dt = np.dtype(dtype)
     if dt.kind != "f":
-        raise TypeError(f"{layer}: dtype must be a float dtype, got {dt}")
+        raise ArgumentError(f"{layer}: dtype must be a float dtype, got {dt}")
     return dt
 
 
@@ -257,7 +257,7 @@ class Flatten(Module):
     def __init__(self, start_axis: int = 1) -> None:
         super().__init__()
         if not isinstance(start_axis, int) or isinstance(start_axis, bool) or start_axis < 1:
-            raise ValueError(
+            raise ArgumentError(
                 f"Flatten: start_axis must be an int >= 1 (axis 0 is the batch), got {start_axis!r}"
             )
         self.start_axis = start_axis
@@ -284,7 +284,7 @@ class _AlongAxis(Module):
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
         if not isinstance(axis, int) or isinstance(axis, bool):
-            raise TypeError(f"{type(self).__name__}: axis must be an int, got {axis!r}")
+            raise ArgumentError(f"{type(self).__name__}: axis must be an int, got {axis!r}")
         self.axis = axis
 
     def output_shape(self, input_shape: Shape) -> Shape:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minigrad.engine import name_scope
-from minigrad.errors import ShapeError, StateDictError
+from minigrad.errors import ArgumentError, ShapeError, StateDictError
 from minigrad.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential"]
@@ -119,7 +119,7 @@ class Module:
         elif params is not None:
             if name in params:
                 if value is not None:
-                    raise TypeError(
+                    raise ArgumentError(
                         f"{type(self).__name__}.{name} is a parameter; assign a Parameter "
                         f"(or None), not {type(value).__name__}"
                     )
@@ -145,7 +145,9 @@ class Module:
     def add_module(self, name: str, module: Module) -> None:
         """Register ``module`` as a child under ``name`` (names such as ``"0"`` are allowed)."""
         if not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+            raise ArgumentError(
+                f"add_module: {name!r} must be a Module, got {type(module).__name__}"
+            )
         setattr(self, name, module)
 
     # ---------------------------------------------------------------- calling
