@@ -33,8 +33,11 @@ RNG = np.random.Generator | int | None
 
 
 def _pair(layer: str, name: str, value: int | tuple[int, int], minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+    def is_int(v: Any) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    pair: Any = (value, value) if is_int(value) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(map(is_int, pair)):
         raise ArgumentError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ArgumentError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
