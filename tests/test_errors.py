@@ -23,6 +23,8 @@ from minigrad import (
     ShapeError,
     Tensor,
 )
+from minigrad.data import DataLoader
+from minigrad.errors import StateDictError
 from minigrad.optim import SGD, Adam
 
 
@@ -594,6 +596,68 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         lambda: wrong_vjp("count"),
         GraphError,
         r"ones: backward returned 2 gradients for 1 inputs",
+    ),
+    # ---- layers, data and checking tools
+    (
+        "a layer's float kernel_size",
+        lambda: minigrad.nn.Conv2d(1, 2, kernel_size=1.5),
+        ArgumentError,
+        r"Conv2d: kernel_size must be an int or a pair of ints, got 1.5",
+    ),
+    (
+        "a layer with no inputs",
+        lambda: minigrad.nn.Linear(0, 3),
+        ArgumentError,
+        r"Linear: in_features must be a positive int, got 0",
+    ),
+    (
+        "a float64 batch into a float32 model",
+        lambda: minigrad.nn.Linear(2, 2)(np.zeros((1, 2))),
+        DTypeError,
+        r"linear: expected inputs of one dtype, got \(float64, float32, float32\)",
+    ),
+    (
+        "a batch with too many features",
+        lambda: minigrad.nn.Linear(2, 3)(np.zeros((1, 4), np.float32)),
+        ShapeError,
+        r"linear: input has 4 features \(shape \(1, 4\)\) but the weight of shape \(3, 2\) "
+        r"expects 2",
+    ),
+    (
+        "an array assigned to a parameter",
+        lambda: setattr(minigrad.nn.Linear(2, 2), "weight", np.zeros((2, 2))),
+        ArgumentError,
+        r"Linear.weight is a parameter; assign a Parameter \(or None\), not ndarray",
+    ),
+    (
+        "a state dict with missing keys",
+        lambda: minigrad.nn.Linear(2, 2).load_state_dict({"weight": np.zeros((2, 2))}),
+        StateDictError,
+        r"load_state_dict into Linear: missing keys: bias",
+    ),
+    (
+        "a DataLoader of batch size 0",
+        lambda: DataLoader(np.zeros((4, 2)), np.zeros(4), batch_size=0),
+        ArgumentError,
+        r"DataLoader: batch_size must be a positive int, got 0",
+    ),
+    (
+        "a DataLoader of mismatched arrays",
+        lambda: DataLoader(np.zeros((3, 2)), np.zeros(4)),
+        ArgumentError,
+        r"DataLoader: x has 3 samples but y has 4",
+    ),
+    (
+        "gradcheck of a function returning an array",
+        lambda: minigrad.gradcheck(lambda t: t.data, [np.ones(2)]),
+        ArgumentError,
+        r"gradcheck: fn must return a Tensor, got ndarray",
+    ),
+    (
+        "a negative learning rate",
+        lambda: SGD([leaf()], lr=-1),
+        ArgumentError,
+        r"SGD: lr must be a number >= 0, got -1",
     ),
     # ---- optimisers
     (
