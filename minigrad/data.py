@@ -301,6 +301,19 @@ def train_val_split(
     return (x[train], y[train]), (x[val], y[val])
 
 
+def _samples(name: str, value: Any) -> np.ndarray:
+    """``value`` as an array whose first axis holds the samples."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise ArgumentError(f"DataLoader: {name} is not an array ({exc})") from None
+    if array.ndim == 0:
+        raise ArgumentError(
+            f"DataLoader: {name} must be an array of samples (first axis), got {value!r}"
+        )
+    return array
+
+
 class DataLoader:
     """Mini-batches ``(x[i:i+b], y[i:i+b])`` of arrays, shuffled from a seed each epoch.
 
@@ -323,6 +336,7 @@ class DataLoader:
         seed: int = 0,
         drop_last: bool = False,
     ) -> None:
+        x, y = _samples("x", x), _samples("y", y)
         if len(x) != len(y):
             raise ArgumentError(f"DataLoader: x has {len(x)} samples but y has {len(y)}")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
