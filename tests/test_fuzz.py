@@ -28,7 +28,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad
+import minigrad.nn
 from minigrad import MinigradError, Tensor
+from minigrad.data import DataLoader
 
 # ----------------------------------------------------------------------------- random graphs
 
@@ -456,6 +458,22 @@ CALLS: dict[str, st.SearchStrategy[Callable[[], Any]]] = {
         lambda a, g: lambda: (Tensor(a, requires_grad=True) * 2).backward(g),
         anything,
         st.none() | anything,
+    ),
+    "nn.Linear": st.builds(
+        lambda i, o, x: lambda: minigrad.nn.Linear(i, o)(x), options(), options(), anything
+    ),
+    "nn.Conv2d": st.builds(
+        lambda c, f, k, s, x: lambda: minigrad.nn.Conv2d(c, f, k, stride=s)(x),
+        options(),
+        options(),
+        options(),
+        options(),
+        images,
+    ),
+    "nn.MaxPool2d": st.builds(lambda k, x: lambda: minigrad.nn.MaxPool2d(k)(x), options(), images),
+    "nn.Flatten": st.builds(lambda a, x: lambda: minigrad.nn.Flatten(a)(x), options(), anything),
+    "DataLoader": st.builds(
+        lambda x, y, b: lambda: list(DataLoader(x, y, batch_size=b)), anything, anything, options()
     ),
 }
 
