@@ -10,6 +10,9 @@ import pytest
 import minigrad
 from minigrad import AnomalyError, Tensor, nn
 
+# These tests make NaN and inf on purpose; NumPy's RuntimeWarnings about them are expected.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 
 def leaf(values: list[float]) -> Tensor:
     return Tensor(np.array(values), requires_grad=True)
