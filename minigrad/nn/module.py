@@ -262,6 +262,7 @@ class Module:
                 raise StateDictError(
                     f"load_state_dict into {type(self).__name__}: " + "; ".join(parts)
                 )
+        values = {}
         for key, p in own.items():
             if key not in state:
                 continue
@@ -271,7 +272,15 @@ class Module:
                     f"load_state_dict: {key!r} has shape {value.shape} in the state dict but "
                     f"{p.data.shape} in the model"
                 )
-            np.copyto(p.data, value, casting="same_kind")
+            if value.dtype.kind not in "fiub":
+                raise StateDictError(
+                    f"load_state_dict: {key!r} has dtype {value.dtype} in the state dict; "
+                    f"expected numbers for the model's {p.data.dtype}"
+                )
+            values[key] = value
+        # Every entry is checked before any is copied: a bad state dict changes nothing.
+        for key, value in values.items():
+            np.copyto(own[key].data, value, casting="same_kind")
 
     # ---------------------------------------------------------------- display
 
