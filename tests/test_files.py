@@ -435,3 +435,20 @@ def test_a_truncated_or_corrupted_idx_file_is_a_data_error(
     path.write_bytes(data)
     with pytest.raises(DataError, match=message):
         read_idx(path)
+
+
+@pytest.mark.parametrize("dtype", ["<U3", "complex64", "datetime64[s]"])
+def test_a_checkpoint_with_non_numeric_parameters_is_refused_and_changes_nothing(
+    saved: tuple[Path, dict[str, np.ndarray]], dtype: str
+) -> None:
+    path, _ = saved
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    contents["param:1.bias"] = np.zeros(contents["param:1.bias"].shape, dtype=dtype)
+    path.write_bytes(npz(**contents))
+    model = nn.from_spec(SPEC, seed=5)
+    untouched = params_of(model)
+    with pytest.raises(CheckpointError, match=f"'1.bias' has dtype {np.dtype(dtype)}"):
+        load_checkpoint(path).restore(model)
+    for name, value in params_of(model).items():  # not even 1.weight, checked first, was copied
+        np.testing.assert_array_equal(value, untouched[name])
