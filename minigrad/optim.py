@@ -107,6 +107,11 @@ class Optimizer:
                         f"{name}.load_state_dict: state {key!r} of parameter {i} ({p.name}) "
                         f"has shape {value.shape}, the parameter has {p.data.shape}"
                     )
+                if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
+                    raise CheckpointError(
+                        f"{name}.load_state_dict: state {key!r} of parameter {i} ({p.name}) "
+                        f"has dtype {value.dtype}; expected numbers"
+                    )
         self.defaults.update(state.get("hyper", {}))
         self.state = [
             {k: (v.astype(p.data.dtype) if isinstance(v, np.ndarray) else v) for k, v in s.items()}
