@@ -453,3 +453,17 @@ def test_a_checkpoint_with_non_numeric_parameters_is_refused_and_changes_nothing
         load_checkpoint(path).restore(model)
     for name, value in params_of(model).items():  # not even 1.weight, checked first, was copied
         np.testing.assert_array_equal(value, untouched[name])
+
+
+def test_a_checkpoint_with_non_numeric_optimiser_state_is_refused(
+    saved: tuple[Path, dict[str, np.ndarray]],
+) -> None:
+    path, _ = saved
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    key = next(k for k in contents if k.startswith("optim:"))
+    contents[key] = np.full(contents[key].shape, "x")
+    path.write_bytes(npz(**contents))
+    checkpoint = load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="has dtype <U1; expected numbers"):
+        checkpoint.build_optimizer(checkpoint.build_model())
