@@ -19,6 +19,7 @@ round in the same run; every time is the median of interleaved rounds, with its 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
@@ -46,6 +47,30 @@ CONV_SIZES = [  # (N, C, H, W, filters), 3x3 kernels
     (1, 16, 32, 32, 32),
     (64, 16, 32, 32, 32),
 ]
+
+
+# --------------------------------------------------------------------------- allocator
+
+
+def pin_allocator() -> bool:
+    """Stop glibc from returning freed memory to the OS between training steps.
+
+    By default glibc trims the heap whenever enough memory sits free at its top, with
+    thresholds that move with what the process allocated before. A batch-64 step of the seed
+    CNN allocates and frees about 8 MB, so depending on history each step either reuses that
+    memory or maps it afresh (about 1,800 page faults, 2 ms: NumPy and minigrad alike run 2.5x
+    slower). Fixed thresholds make every contender measure computation, not the allocator's
+    state. Returns False where this is not glibc (nothing changes there).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        return bool(
+            libc.mallopt(m_trim_threshold, 512 * 2**20)
+            and libc.mallopt(m_mmap_threshold, 32 * 2**20)
+        )
+    except (OSError, AttributeError):
+        return False
 
 
 # --------------------------------------------------------------------------- data
@@ -477,6 +502,8 @@ def print_report(results: dict[str, Any]) -> None:
     meta = results["meta"]
     p(f"\nminigrad {meta['minigrad']}  numpy {meta['numpy']}  torch {meta['torch'] or '-'}")
     p(f"{meta['platform']}; {meta['threads']} BLAS thread(s); data: {meta['data']}")
+    malloc = "pinned (no heap trimming)" if meta["allocator_pinned"] else "system default"
+    p(f"glibc heap: {malloc}")
     p(f"{meta['rounds']} interleaved rounds; ratios are speed vs NumPy (>1 = faster)\n")
 
     if "cnn" in results:
@@ -561,9 +588,14 @@ def print_report(results: dict[str, Any]) -> None:
 
 
 def run(
-    quick: bool = False, torch: bool = True, threads: int = 1, only: list[str] | None = None
+    quick: bool = False,
+    torch: bool = True,
+    threads: int = 1,
+    only: list[str] | None = None,
+    system_malloc: bool = False,
 ) -> dict[str, Any]:
     """Run the sections (all, or those named in ``only``) and return the results."""
+    pinned = False if system_malloc else pin_allocator()
     torch_mod = torch_or_none() if torch else None
     if torch_mod is not None:
         torch_mod.set_num_threads(threads)
@@ -580,6 +612,7 @@ def run(
             "python": platform.python_version(),
             "platform": f"{platform.machine()}, {os.cpu_count()} CPUs",
             "threads": threads,
+            "allocator_pinned": pinned,
             "data": data,
             "quick": quick,
             "rounds": rounds,
@@ -613,11 +646,22 @@ def main(argv: list[str] | None = None, threads: int = 1) -> int:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--threads", type=int, default=threads, help="BLAS/PyTorch threads")
     parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="keep glibc's default heap trimming (see pin_allocator in bench/run.py)",
+    )
+    parser.add_argument(
         "--only", default="", help="comma-separated sections, e.g. cnn,conv2d (check always runs)"
     )
     args = parser.parse_args(argv)
     only = [s for s in args.only.split(",") if s]
-    results = run(quick=args.quick, torch=not args.no_torch, threads=args.threads, only=only)
+    results = run(
+        quick=args.quick,
+        torch=not args.no_torch,
+        threads=args.threads,
+        only=only,
+        system_malloc=args.system_malloc,
+    )
     print_report(results)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
