@@ -30,8 +30,11 @@ __all__ = ["cross_entropy", "nll_loss"]
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> bool:
-    """Validate the arguments; True when ``target`` holds class indices."""
+def _check(
+    op: str, scores: np.ndarray, target: np.ndarray, reduction: str
+) -> tuple[np.ndarray, bool]:
+    """Validate the arguments. Returns the target (float labels in the scores' dtype) and
+    whether it holds class indices."""
     if reduction not in _REDUCTIONS:
         raise ArgumentError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if scores.ndim != 2:
@@ -61,14 +64,14 @@ def _check(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> b
         if out_of_range:
             bad = target[(target < 0) | (target >= c)][0]
             raise ShapeError(f"{op}: target {bad} is out of range for {c} classes (0..{c - 1})")
-        return True
+        return target, True
     if target.dtype.kind == "f":
         if target.shape != scores.shape:
             raise ShapeError(
                 f"{op}: a float (one-hot) target must have the input's shape {scores.shape}, "
                 f"got {target.shape}"
             )
-        return False
+        return target.astype(scores.dtype, copy=False), False
     raise DTypeError(
         f"{op}: target must hold integer class indices or float one-hot labels, "
         f"got dtype {target.dtype}"
@@ -99,6 +102,17 @@ def _pick(logp: np.ndarray, target: np.ndarray) -> np.ndarray:
     return logp[np.arange(len(target)), target]
 
 
+def _negative_log_likelihood(
+    op: str, logp: np.ndarray, target: np.ndarray, indices: bool
+) -> np.ndarray:
+    """Per sample: ``-logp[n, t_n]``, or ``-sum_c y[n, c] logp[n, c]`` for float labels."""
+    if indices:
+        return -_pick(logp, target)
+    per_sample = -(target * logp).sum(axis=1)
+    _check_finite_target(op, per_sample, target)
+    return per_sample
+
+
 def _reduce(per_sample: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":  # N > 0 (checked); sum / N is what mean() computes, minus its overhead
         return per_sample.sum() / len(per_sample)
@@ -124,16 +138,9 @@ class NLLLoss(Function):
 
     @staticmethod
     def forward(ctx: Node, logp: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        indices = _check("nll_loss", logp, target, reduction)
-        if not indices:
-            target = target.astype(logp.dtype, copy=False)
-        if indices:
-            per_sample = -_pick(logp, target)
-        else:
-            per_sample = -(target * logp).sum(axis=1)
-            _check_finite_target("nll_loss", per_sample, target)
+        target, indices = _check("nll_loss", logp, target, reduction)
         ctx.save_for_backward(logp, target, indices)
-        return _reduce(per_sample, reduction)
+        return _reduce(_negative_log_likelihood("nll_loss", logp, target, indices), reduction)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -166,18 +173,11 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        indices = _check("cross_entropy", z, target, reduction)
-        if not indices:
-            target = target.astype(z.dtype, copy=False)
+        target, indices = _check("cross_entropy", z, target, reduction)
         shifted = z - z.max(axis=1, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        if indices:
-            per_sample = -_pick(logp, target)
-        else:
-            per_sample = -(target * logp).sum(axis=1)
-            _check_finite_target("cross_entropy", per_sample, target)
         ctx.save_for_backward(logp, target, indices)
-        return _reduce(per_sample, reduction)
+        return _reduce(_negative_log_likelihood("cross_entropy", logp, target, indices), reduction)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
