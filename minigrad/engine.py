@@ -186,7 +186,7 @@ def detect_anomaly() -> Iterator[None]:
 # --------------------------------------------------------------------------- scopes
 
 
-class name_scope:  # noqa: N801 - used like a function: ``with name_scope("conv"):``
+class name_scope(ContextDecorator):  # noqa: N801 - used like a function: ``with name_scope(...)``
     """Label every node recorded inside the block with ``name`` (nested scopes join with ``.``).
 
     ``minigrad.nn.Module`` enters a scope named after its attribute path on each call, so the
@@ -203,17 +203,16 @@ class name_scope:  # noqa: N801 - used like a function: ``with name_scope("conv"
 
     # A small class rather than @contextmanager: every layer call of every training step
     # enters one, and a generator-based context manager costs about three times as much.
-    __slots__ = ("_name", "_tokens")
+    # Nothing is kept on the instance, so one decorated function can run in several threads.
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._tokens: list[contextvars.Token[tuple[str, ...]]] = []
 
     def __enter__(self) -> None:
-        self._tokens.append(_scope.set((*_scope.get(), self._name)))
+        _scope.set((*_scope.get(), self._name))
 
     def __exit__(self, *exc: object) -> None:
-        _scope.reset(self._tokens.pop())
+        _scope.set(_scope.get()[:-1])
 
 
 # --------------------------------------------------------------------------- the node
