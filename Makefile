@@ -18,10 +18,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 docs: $(STAMP) dot
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 docs-serve: $(STAMP) dot
-	$(VENV)/bin/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 bench: $(STAMP)
 	$(PY) -m bench

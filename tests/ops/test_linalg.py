@@ -73,5 +73,7 @@ def test_matrix_products_refuse_mixed_dtypes(call):
     # float64 copy of the whole model on every step.
     x = np.ones((1, 3))
     w = minigrad.Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
-    with pytest.raises(minigrad.DTypeError, match=r"expected inputs of one dtype, got \(float64, float32\)"):
+    with pytest.raises(
+        minigrad.DTypeError, match=r"expected inputs of one dtype, got \(float64, float32\)"
+    ):
         call(x, w)
