@@ -24,6 +24,7 @@ import numpy as np
 import minigrad
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.module import Module, Parameter, Shape
+from minigrad.ops.conv import output_size
 from minigrad.tensor import Tensor
 
 __all__ = ["Conv2d", "Flatten", "Linear", "LogSoftmax", "MaxPool2d", "ReLU", "Softmax"]
@@ -194,16 +195,9 @@ class Conv2d(Module):
 
 
 def _spatial(layer: str, size: tuple[int, int], m: Any) -> tuple[int, int]:
-    """Output height and width of a sliding window (``m`` has kernel_size, stride, padding)."""
-    out = []
-    for n, k, s, p in zip(size, m.kernel_size, m.stride, m.padding, strict=True):
-        if k > n + 2 * p:
-            raise ShapeError(
-                f"{layer}: kernel {m.kernel_size} does not fit the input of size {size} "
-                f"(with padding {m.padding})"
-            )
-        out.append((n + 2 * p - k) // s + 1)
-    return out[0], out[1]
+    """Output height and width of a sliding window (``m`` has kernel_size, stride, padding):
+    the very computation, and error, of the op the layer calls."""
+    return output_size(layer, size, m.kernel_size, m.stride, m.padding)
 
 
 class MaxPool2d(Module):

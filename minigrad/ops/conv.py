@@ -123,7 +123,11 @@ def col2im(
 
 
 @lru_cache(maxsize=256)  # shape bookkeeping, once per shape rather than once per call
-def _output_size(op: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
+def output_size(op: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
+    """``(Ho, Wo)`` of a sliding window: ``(H + 2*ph - kh) // sh + 1`` and likewise for W.
+
+    Raises a ShapeError naming ``op`` when the kernel is larger than the padded input.
+    """
     out = []
     for axis, n, k, s, p in zip(("height", "width"), size, kernel, stride, padding, strict=True):
         if k > n + 2 * p:
@@ -173,7 +177,7 @@ class Conv2d(Function):
             )
         if b is not None and b.shape != (f,):
             raise ShapeError(f"conv2d: bias must have shape ({f},), got {b.shape}")
-        ho, wo = _output_size("conv2d", (h, wd), (kh, kw), stride, padding)
+        ho, wo = output_size("conv2d", (h, wd), (kh, kw), stride, padding)
         x_pad = _pad(x, *padding)
         cols = im2col(x_pad, (kh, kw), stride)
         w2 = w.reshape(f, c * kh * kw)
@@ -220,7 +224,7 @@ class MaxPool2d(Function):
         if x.ndim != 4:
             raise ShapeError(f"max_pool2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
         n, c, h, w = x.shape
-        ho, wo = _output_size("max_pool2d", (h, w), kernel_size, stride, (0, 0))
+        ho, wo = output_size("max_pool2d", (h, w), kernel_size, stride, (0, 0))
         windows = im2col(x.reshape(n * c, 1, h, w), kernel_size, stride)  # (N*C, kh*kw, L)
         arg = windows.argmax(axis=1)
         y = np.take_along_axis(windows, arg[:, None, :], axis=1)

@@ -61,7 +61,7 @@ def test_output_shape_errors_name_the_layer():
         model.output_shape((1, 8, 8))
     with pytest.raises(ShapeError, match="3 input channels"):
         nn.Conv2d(3, 2, 3).output_shape((1, 8, 8))
-    with pytest.raises(ShapeError, match="does not fit"):
+    with pytest.raises(ShapeError, match="Conv2d: kernel 5x5 is larger than the padded input 3x3"):
         nn.Conv2d(1, 2, 5).output_shape((1, 3, 3))
 
 

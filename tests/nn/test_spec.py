@@ -114,7 +114,7 @@ def with_layer(index, **entry):
         (with_layer(0, type="Conv2d", out_channels=0, kernel_size=3), "must be >= 1"),
         (
             with_layer(0, type="Conv2d", out_channels=2, kernel_size=9),
-            r"layer 0 \(Conv2d\): Conv2d: kernel \(9, 9\) does not fit",
+            r"layer 0 \(Conv2d\): Conv2d: kernel 9x9 is larger than the padded input 8x8",
         ),
         (
             with_layer(3, type="Linear", out_features=10, in_features=99),
