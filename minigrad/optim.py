@@ -9,7 +9,7 @@ writes fresh gradients instead of adding to old ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,13 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None:
         self.defaults["lr"] = _non_negative(type(self).__name__, "lr", value)
+
+    def _decayed_grads(self, weight_decay: float) -> Iterator[tuple[Tensor, dict[str, Any], Any]]:
+        """``(parameter, its state, g)`` for each parameter with a gradient, where
+        ``g = dL/dW + weight_decay * W`` (L2 weight decay, as PyTorch adds it)."""
+        for p, state in zip(self.params, self.state, strict=True):
+            if p.grad is not None:
+                yield p, state, (p.grad + weight_decay * p.data if weight_decay else p.grad)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to None."""
@@ -177,12 +184,7 @@ class SGD(Optimizer):
                 if p.grad is not None:
                     p.data -= lr * p.grad  # W <- W - eta dL/dW
             return
-        for p, state in zip(self.params, self.state, strict=True):
-            g = p.grad
-            if g is None:
-                continue
-            if wd:
-                g = g + wd * p.data
+        for p, state, g in self._decayed_grads(wd):
             if mu:
                 buf = state.get("momentum_buffer")
                 if buf is None:
@@ -233,12 +235,7 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient."""
         d = self.defaults
         lr, (b1, b2), eps, wd = d["lr"], d["betas"], d["eps"], d["weight_decay"]
-        for p, state in zip(self.params, self.state, strict=True):
-            g = p.grad
-            if g is None:
-                continue
-            if wd:
-                g = g + wd * p.data
+        for p, state, g in self._decayed_grads(wd):
             if not state:
                 state["step"] = 0
                 state["exp_avg"] = np.zeros_like(p.data)
