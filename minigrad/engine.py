@@ -307,6 +307,8 @@ class Function:
       output's shape, and returns dL/d(input) for each input, in order (``None`` where
       ``ctx.needs_input_grad`` is False). A gradient may keep dimensions its input was
       broadcast along; the engine sums them away and then checks the exact shape and dtype.
+      Never modify ``grad`` in place (other nodes may hold it), and return new arrays or
+      views: the engine may keep a returned array as a leaf's ``.grad`` without copying it.
 
     Call ``MyOp.apply(*tensors, **attrs)``; it accepts tensors, arrays and Python numbers.
     ``name`` (default: the class name in snake case) is what errors and graphs show.
