@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from minigrad.arguments import int_or_pair
 from minigrad.engine import Function, Node
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.errors import ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -38,22 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["conv2d", "max_pool2d"]
 
 Pair = tuple[int, int]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
-    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int:
-        pair = value  # already a pair of ints, as nn.Conv2d passes it: 10x cheaper to accept
-    else:
-        pair = (value, value) if _is_int(value) else value
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(map(_is_int, pair)):
-            raise ArgumentError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ShapeError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 @lru_cache(maxsize=128)
@@ -262,8 +247,8 @@ def conv2d(
     array([[[[-4., -4.],
              [-4., -4.]]]])
     """
-    s = _pair("conv2d", "stride", stride, 1)
-    p = _pair("conv2d", "padding", padding, 0)
+    s = int_or_pair("conv2d", "stride", stride, 1)
+    p = int_or_pair("conv2d", "padding", padding, 0)
     if bias is None:
         return Conv2d.apply(x, weight, stride=s, padding=p)
     return Conv2d.apply(x, weight, bias, stride=s, padding=p)
@@ -279,6 +264,6 @@ def max_pool2d(
     array([[[[ 5.,  7.],
              [13., 15.]]]])
     """
-    k = _pair("max_pool2d", "kernel_size", kernel_size, 1)
-    s = k if stride is None else _pair("max_pool2d", "stride", stride, 1)
+    k = int_or_pair("max_pool2d", "kernel_size", kernel_size, 1)
+    s = k if stride is None else int_or_pair("max_pool2d", "stride", stride, 1)
     return MaxPool2d.apply(x, kernel_size=k, stride=s)

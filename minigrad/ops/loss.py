@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad.arguments import choice
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
@@ -35,8 +36,7 @@ def _check(
 ) -> tuple[np.ndarray, bool]:
     """Validate the arguments. Returns the target (float labels in the scores' dtype) and
     whether it holds class indices."""
-    if reduction not in _REDUCTIONS:
-        raise ArgumentError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    choice(op, "reduction", reduction, _REDUCTIONS)
     if scores.ndim != 2:
         raise ShapeError(
             f"{op}: expected input of shape (N, C), got {scores.shape}"

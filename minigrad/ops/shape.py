@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad.arguments import is_int
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops._axes import normalize_axis, shape_of
@@ -67,10 +68,8 @@ def reshape(x: Tensor | Any, shape: int | Sequence[int]) -> Tensor:
     >>> minigrad.reshape(minigrad.Tensor(np.arange(6.0)), (2, -1)).shape
     (2, 3)
     """
-    sizes = (shape,) if isinstance(shape, (int, np.integer)) else shape
-    if not isinstance(sizes, (tuple, list)) or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in sizes
-    ):
+    sizes = (shape,) if is_int(shape) else shape
+    if not isinstance(sizes, (tuple, list)) or not all(map(is_int, sizes)):
         raise ArgumentError(f"reshape: the shape must be an int or a tuple of ints, got {shape!r}")
     return Reshape.apply(x, shape=tuple(int(s) for s in sizes))
 
