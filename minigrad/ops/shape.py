@@ -26,19 +26,28 @@ __all__ = ["flatten", "reshape", "transpose"]
 
 
 class Reshape(Function):
-    """``y = x`` viewed with a new shape.   VJP: ``dL/dx = reshape(dL/dy, x.shape)``."""
+    """``y = x`` viewed with a new shape.   VJP: ``dL/dx = reshape(dL/dy, x.shape)``.
+
+    Derivation: ``docs/derivations/shape.md#reshape``
+    """
+
+    name = "reshape"
 
     @staticmethod
-    def forward(ctx: Node, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
-        try:
-            y = x.reshape(shape)
-        except ValueError as exc:
+    def check(x: np.ndarray, *, shape: tuple[int, ...]) -> None:
+        known = math.prod(s for s in shape if s != -1)
+        unknown = shape.count(-1)
+        fits = x.size == known if not unknown else known > 0 and x.size % known == 0
+        if unknown > 1 or min(shape, default=0) < -1 or not fits:
             raise ShapeError(
                 f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
                 f"into shape {shape}"
-            ) from exc
+            )
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
         ctx.save_for_backward(x.shape)
-        return y
+        return x.reshape(shape)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
@@ -50,15 +59,21 @@ class Transpose(Function):
     """``y = x`` with its axes permuted by ``axes``.
 
     VJP: ``dL/dx = dL/dy`` permuted back by the inverse permutation.
+
+    Derivation: ``docs/derivations/shape.md#transpose``
     """
+
+    name = "transpose"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+        ctx.save_for_backward(axes)
         return np.transpose(x, axes)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        return (np.transpose(grad, np.argsort(ctx.attrs["axes"])),)
+        (axes,) = ctx.saved_tensors
+        return (np.transpose(grad, np.argsort(axes)),)
 
 
 def reshape(x: Tensor | Any, shape: int | Sequence[int]) -> Tensor:
