@@ -30,10 +30,12 @@ Ops never see the graph. This module owns everything generic:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import os
 import re
+import threading
 import traceback
 import weakref
 from collections.abc import Callable, Iterator
@@ -43,7 +45,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from minigrad.errors import AnomalyError, DTypeError, GraphError, MinigradError, ShapeError
+from minigrad.errors import (
+    AnomalyError,
+    DTypeError,
+    GraphError,
+    IndexingError,
+    MinigradError,
+    ShapeError,
+)
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -239,6 +248,7 @@ class Node:
     __slots__ = (
         "__dict__",
         "attrs",
+        "guard",
         "needs_input_grad",
         "op",
         "out_ref",
@@ -264,6 +274,7 @@ class Node:
         self.saved_tensors: tuple[Any, ...] = ()
         self.out_ref: weakref.ref[Tensor] | None = None
         self.released = False
+        self.guard: SavedGuard | None = None
         self.scope = _scope.get()
         self.stack: list[traceback.FrameSummary] | None = None
         self.seq = next(_creation_counter)
@@ -282,10 +293,154 @@ class Node:
         self.saved_tensors = ()
         self.__dict__.clear()
         self.released = True
+        if self.guard is not None:
+            self.guard.release()
+            self.guard = None
 
     def __repr__(self) -> str:
         attrs = "".join(f", {k}={v!r}" for k, v in self.attrs.items())
         return f"<{self.op.__name__}Backward inputs={len(self.parents)}{attrs}>"
+
+
+# --------------------------------------------------------------------------- saved arrays
+
+# Arrays made read-only by live nodes: id -> [array, number of nodes holding it].
+_pins: dict[int, list[Any]] = {}
+_pins_lock = threading.Lock()
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory (NumPy's ``base`` of a view is the owner)."""
+    base = array.base
+    return base if isinstance(base, np.ndarray) else array
+
+
+class SavedGuard:
+    """Keeps the tensors a node saved as they were until its VJP has run.
+
+    A VJP computes with what forward saved; if one of those arrays changed in between, the
+    gradient would be silently wrong. So, for every saved array that belongs to one of the
+    node's inputs or to its output:
+
+    * the array (and the array that owns its memory) is read-only while the node lives: a
+      write straight into it (``x.data[:] = 0``) raises NumPy's "assignment destination is
+      read-only";
+    * the tensor's version is remembered: an in-place change through minigrad (``x -= y``,
+      an optimiser step, ``x.data = ...``, ``load_state_dict``) bumps it, and backward then
+      refuses the node with a :class:`~minigrad.errors.GraphError` naming the op and the tensor.
+
+    The arrays become writeable again when the node is released (after its VJP, or when the
+    graph is dropped).
+    """
+
+    __slots__ = ("arrays", "versions")
+
+    def __init__(self, arrays: list[np.ndarray], versions: list[tuple[int, list[int], int]]):
+        self.arrays = arrays
+        self.versions = versions  # (input index, or -1 for the output; counter; its value)
+        with _pins_lock:
+            for array in arrays:
+                entry = _pins.get(id(array))
+                if entry is not None:
+                    entry[1] += 1
+                elif array.flags.writeable:
+                    array.flags.writeable = False
+                    _pins[id(array)] = [array, 1]
+
+    def check(self, node: Node) -> None:
+        """Raise if a saved tensor was changed in place since the node saved it."""
+        for index, counter, saved in self.versions:
+            if counter[0] != saved:
+                if index < 0:
+                    what = f"the output of {node.op.name}"
+                else:
+                    parent = node.parents[index]
+                    label = f"{parent.name!r}" if parent.name else "a tensor"
+                    what = f"input {index} of {node.op.name} ({label} of shape {parent.shape})"
+                raise GraphError(
+                    f"backward: {what} was modified in place after the graph saved it "
+                    f"(version {counter[0]}, saved at {saved}); compute the loss again after "
+                    "the update, or call backward() before changing the tensor (for two "
+                    "losses: backward() on both, then one optimiser step)"
+                )
+
+    def release(self) -> None:
+        """Make the saved arrays writeable again (unless another live node holds them)."""
+        arrays, self.arrays = self.arrays, []
+        with _pins_lock:
+            for array in reversed(arrays):  # an owner before the views of it
+                entry = _pins.get(id(array))
+                if entry is None:
+                    continue
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del _pins[id(array)]
+                    with contextlib.suppress(ValueError):  # a view of an owner still held
+                        array.flags.writeable = True
+
+    def __del__(self) -> None:  # a graph dropped without backward()
+        if self.arrays:
+            self.release()
+
+
+def _guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
+    """The guard for the arrays ``ctx`` saved that belong to its inputs or its output."""
+    tensors = (*ctx.parents, out)
+    owners = [_owner(t._data) for t in tensors]
+    arrays: list[np.ndarray] = []
+    versions: list[tuple[int, list[int], int]] = []
+    for value in ctx.saved_tensors:
+        if type(value) is not np.ndarray:
+            continue
+        owner = _owner(value)
+        for index, t in enumerate(tensors):
+            if owners[index] is owner:
+                arrays.append(value)
+                if owner is not value:
+                    arrays.append(owner)
+                if index == len(ctx.parents):
+                    index = -1
+                if all(v[0] != index for v in versions):
+                    versions.append((index, t._counter, t._counter[0]))
+                break
+    return SavedGuard(arrays, versions) if arrays else None
+
+
+def _share_view(out: Tensor, parents: tuple[Tensor, ...]) -> None:
+    """An output that views an input's memory shares the input's version, and its array is
+    read-only: a change through the view's tensor (``y[...] = v`` under no_grad) bumps the
+    version that saved copies of the input are checked against, and a write into ``y.data``,
+    which would go around it, is refused.
+    """
+    owner = _owner(out._data)
+    for p in parents:
+        if _owner(p._data) is owner:
+            out._counter = p._counter
+            out._data.flags.writeable = False
+            return
+
+
+@contextmanager
+def unlocked(op: str, array: np.ndarray) -> Iterator[None]:
+    """Let the tensor API write into ``array`` although a live graph made it read-only.
+
+    The caller bumps the tensor's version, so backward through that graph raises instead
+    of using the changed values.
+    """
+    chain = [array] if _owner(array) is array else [_owner(array), array]
+    states = [a.flags.writeable for a in chain]
+    try:
+        for a in chain:
+            a.flags.writeable = True
+    except ValueError as exc:  # e.g. a broadcast view: there is no memory of its own to write
+        for a, state in zip(chain, states, strict=True):
+            a.flags.writeable = state
+        raise GraphError(f"{op}: this tensor's array cannot be written in place ({exc})") from exc
+    try:
+        yield
+    finally:
+        for a, state in zip(reversed(chain), reversed(states), strict=True):
+            a.flags.writeable = state
 
 
 # --------------------------------------------------------------------------- Function
@@ -361,41 +516,44 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         """Run the op on ``inputs`` and record it in the graph when a gradient is needed."""
-        if cls.promote:
-            parents = _promote(cls.name, inputs)
-        else:
-            parents = tuple(
-                [x if isinstance(x, Tensor) else Tensor._lift(x, cls.name) for x in inputs]
-            )
-            if cls.same_dtype:
-                _check_same_dtype(cls.name, parents)
-        if _grad_enabled.get():
-            needs = tuple([p._requires_grad for p in parents])
-        else:
-            needs = (False,) * len(parents)
-        record = True in needs
-        ctx = Node(cls, parents, attrs, needs)
-        anomaly = _anomaly.get()
-        if anomaly:
-            ctx.stack = traceback.extract_stack()[:-1]
-        arrays = [p.data for p in parents]
         try:
+            if cls.promote:
+                parents = _promote(cls.name, inputs)
+            else:
+                parents = tuple(
+                    [x if isinstance(x, Tensor) else Tensor._lift(x, cls.name) for x in inputs]
+                )
+                if cls.same_dtype:
+                    _check_same_dtype(cls.name, parents)
+            if _grad_enabled.get():
+                needs = tuple([p._requires_grad for p in parents])
+            else:
+                needs = (False,) * len(parents)
+            record = True in needs
+            ctx = Node(cls, parents, attrs, needs)
+            anomaly = _anomaly.get()
+            if anomaly:
+                ctx.stack = traceback.extract_stack()[:-1]
+            arrays = [p._data for p in parents]
             if cls.check is not None:
                 _validate(cls, arrays, attrs)
             data = cls.forward(ctx, *arrays, **attrs)
         except MinigradError:
             raise
-        except (TypeError, ValueError, IndexError, OverflowError) as exc:
-            # The ops check what users get wrong; this is the net under those checks, so that
-            # no input ever surfaces as a bare NumPy message.
-            raise _forward_error(cls.name, parents, exc) from exc
+        except (TypeError, ValueError, IndexError, ArithmeticError) as exc:
+            # The ops check what users get wrong; this is the net under those checks (and
+            # under dtype promotion), so that no input ever surfaces as a bare NumPy message.
+            raise _forward_error(cls.name, inputs, exc) from exc
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         if anomaly:
             _check_finite(cls.name, "forward", data, ctx)
-        if not record:
-            return Tensor._make(data, None)
-        return Tensor._make(data, ctx)
+        out = Tensor._make(data, ctx if record else None)
+        if data.base is not None:
+            _share_view(out, parents)
+        if record and ctx.saved_tensors:
+            ctx.guard = _guard_saved(ctx, out)
+        return out
 
 
 # The call signatures whose check passed. Bounded: emptied when full (a model has a few dozen).
@@ -444,9 +602,9 @@ class Cast(Function):
 
 
 def _check_same_dtype(op: str, inputs: tuple[Tensor, ...]) -> None:
-    dtype = inputs[0].data.dtype
-    if not all([t.data.dtype == dtype for t in inputs]):  # a list: cheaper than a generator
-        dtypes = ", ".join(str(t.data.dtype) for t in inputs)
+    dtype = inputs[0]._data.dtype
+    if not all([t._data.dtype == dtype for t in inputs]):  # a list: cheaper than a generator
+        dtypes = ", ".join(str(t._data.dtype) for t in inputs)
         raise DTypeError(
             f"{op}: expected inputs of one dtype, got ({dtypes}); convert them first, "
             f"e.g. x.astype(np.float32) for a float32 model"
@@ -457,18 +615,24 @@ def _promote(op: str, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Bring ``inputs`` to one dtype, with NumPy's rules (Python numbers are weak)."""
     first = inputs[0]
     if isinstance(first, Tensor) and all(
-        [isinstance(x, Tensor) and x.data.dtype == first.data.dtype for x in inputs]
+        [isinstance(x, Tensor) and x._data.dtype == first._data.dtype for x in inputs]
     ):
         return inputs
     values = [
         x if isinstance(x, (Tensor, int, float, bool)) else Tensor._lift(x, op) for x in inputs
     ]
-    target = np.result_type(*[v.data.dtype if isinstance(v, Tensor) else v for v in values])
+    target = np.result_type(*[v._data.dtype if isinstance(v, Tensor) else v for v in values])
     out = []
     for v in values:
         if not isinstance(v, Tensor):
-            v = Tensor._make(np.asarray(v, dtype=target), None)
-        elif v.data.dtype != target:
+            try:
+                v = Tensor._make(np.asarray(v, dtype=target), None)
+            except OverflowError as exc:  # NumPy 2: a uint8 tensor - 300
+                raise DTypeError(
+                    f"{op}: {exc}; convert the tensor to a wider dtype first, e.g. "
+                    "t.astype(np.int64)"
+                ) from exc
+        elif v._data.dtype != target:
             v = Cast.apply(v, dtype=target)
         out.append(v)
     return tuple(out)
@@ -477,10 +641,25 @@ def _promote(op: str, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
 # --------------------------------------------------------------------------- backward
 
 
-def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> MinigradError:
-    shapes = ", ".join(str(p.data.shape) for p in parents)
-    dtypes = ", ".join(str(p.data.dtype) for p in parents)
-    error = DTypeError if isinstance(exc, TypeError) else ShapeError
+def _describe(value: Any) -> tuple[str, str]:
+    """The shape and dtype of an op's argument, for a message."""
+    if isinstance(value, Tensor):
+        return str(value._data.shape), str(value._data.dtype)
+    try:
+        return str(np.shape(value)), getattr(value, "dtype", type(value).__name__)
+    except (TypeError, ValueError):  # a ragged list
+        return "?", type(value).__name__
+
+
+def _forward_error(op: str, inputs: tuple[Any, ...], exc: Exception) -> MinigradError:
+    described = [_describe(x) for x in inputs]
+    shapes = ", ".join(shape for shape, _ in described)
+    dtypes = ", ".join(str(dtype) for _, dtype in described)
+    error: type[MinigradError] = ShapeError
+    if isinstance(exc, (TypeError, ArithmeticError)):
+        error = DTypeError
+    elif isinstance(exc, IndexError):
+        error = IndexingError
     return error(
         f"{op}: cannot compute it for inputs of shapes {shapes} and dtypes {dtypes} "
         f"({type(exc).__name__}: {exc})"
@@ -537,7 +716,7 @@ def _check_finite(op: str, where: str, array: np.ndarray, node: Node, index: int
 def _fit_to_input(node: Node, index: int, grad: Any) -> np.ndarray:
     """Sum ``grad`` over broadcast dimensions, then demand the input's exact shape and dtype."""
     parent = node.parents[index]
-    shape, dtype = parent.data.shape, parent.data.dtype
+    shape, dtype = parent._data.shape, parent._data.dtype
     if type(grad) is not np.ndarray:
         grad = np.asarray(grad)
     if grad.shape != shape:
@@ -638,6 +817,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 "earlier backward(); pass retain_graph=True to the first backward() to "
                 "walk it twice"
             )
+        if node.guard is not None:
+            node.guard.check(node)
         if node.out_ref is not None:
             out = node.out_ref()
             if out is not None:
@@ -655,7 +836,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         ):
             if pg is None or not need:
                 continue
-            data = parent.data
+            data = parent._data
             if type(pg) is not np.ndarray or pg.shape != data.shape or pg.dtype != data.dtype:
                 pg = _fit_to_input(node, index, pg)  # reduce broadcast dims, or raise
             if anomaly:
@@ -692,7 +873,7 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:
-    data = root.data
+    data = root._data
     if grad is None:
         if data.size != 1:
             raise GraphError(

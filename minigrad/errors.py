@@ -18,6 +18,7 @@ __all__ = [
     "GradcheckError",
     "GraphError",
     "GraphvizNotFoundError",
+    "IndexingError",
     "MinigradError",
     "ShapeError",
     "SpecError",
@@ -34,6 +35,15 @@ class ShapeError(MinigradError, ValueError):
     """An array has a shape, size or axis the op cannot take.
 
     Example: ``matmul: shapes (2, 3) and (4, 5) cannot be multiplied (3 != 4)``.
+    """
+
+
+class IndexingError(ShapeError, IndexError):
+    """An index does not fit the tensor: out of range, too many indices, or a boolean mask of
+    the wrong shape.
+
+    Example: ``getitem: index 3 is out of range for axis 0 of size 3 (shape (3, 2))``. It is a
+    :class:`ShapeError` and also an ``IndexError``, as Python's own sequences raise.
     """
 
 

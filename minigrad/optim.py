@@ -1,7 +1,9 @@
 """Optimisers: ``SGD`` and ``Adam``, with PyTorch's exact update rules.
 
-Each ``step()`` updates the parameters' arrays in place (``p.data``), so no graph is recorded
-and a model's parameters stay the same objects. Parameters whose ``grad`` is None are skipped.
+Each ``step()`` updates the parameters in place, inside ``no_grad()`` (``p -= lr * g``), so no
+graph is recorded, a model's parameters stay the same objects, and each update bumps the
+parameter's version: a graph built before the step refuses to backpropagate afterwards.
+Parameters whose ``grad`` is None are skipped.
 ``zero_grad()`` sets every ``grad`` to None (PyTorch's default), so the next ``backward()``
 writes fresh gradients instead of adding to old ones.
 """
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.arguments import fraction, non_negative
+from minigrad.engine import no_grad
 from minigrad.errors import ArgumentError, CheckpointError
 from minigrad.tensor import Tensor
 
@@ -170,6 +173,7 @@ class SGD(Optimizer):
             params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=bool(nesterov)
         )
 
+    @no_grad()
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
         d = self.defaults
@@ -177,7 +181,7 @@ class SGD(Optimizer):
         if mu == 0 and wd == 0:
             for p in self.params:
                 if p.grad is not None:
-                    p.data -= lr * p.grad  # W <- W - eta dL/dW
+                    p -= lr * p.grad  # W <- W - eta dL/dW
             return
         for p, state, g in self._decayed_grads(wd):
             if mu:
@@ -188,7 +192,7 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += g
                 g = g + mu * buf if nesterov else buf
-            p.data -= lr * g
+            p -= lr * g
 
 
 class Adam(Optimizer):
@@ -224,6 +228,7 @@ class Adam(Optimizer):
         weight_decay = non_negative("Adam", "weight_decay", weight_decay)
         super().__init__(params, lr=lr, betas=[b1, b2], eps=eps, weight_decay=weight_decay)
 
+    @no_grad()
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
         d = self.defaults
@@ -242,4 +247,4 @@ class Adam(Optimizer):
             v += (1 - b2) * (g * g)
             bias1, bias2 = 1 - b1**t, 1 - b2**t
             denom = np.sqrt(v) / math.sqrt(bias2) + eps
-            p.data -= (lr / bias1) * (m / denom)
+            p -= (lr / bias1) * (m / denom)

@@ -1,4 +1,4 @@
-"""Elementwise ops: ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``exp``, ``log``, ``pow``.
+"""Elementwise ops: ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``abs``, ``exp``, ``log``, ``pow``.
 
 Binary ops broadcast like NumPy. Their VJPs return gradients of the broadcast shape, and
 the engine sums them back to each input's shape: if ``b`` of shape ``(3,)`` was broadcast
@@ -18,7 +18,7 @@ from minigrad.errors import ArgumentError, DTypeError, ShapeError
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
-__all__ = ["add", "div", "exp", "log", "mul", "neg", "pow", "sub"]
+__all__ = ["abs", "add", "div", "exp", "log", "mul", "neg", "pow", "sub"]
 
 
 def _binary_check(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> None:
@@ -157,6 +157,25 @@ class Neg(Function):
         return (np.negative(grad),)
 
 
+class Abs(Function):
+    """``y = |x|``.   VJP: ``dL/dx = dL/dy * sign(x)``, with ``sign(0) = 0`` as in PyTorch.
+
+    Derivation: ``docs/derivations/elementwise.md#abs``
+    """
+
+    name = "abs"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = ctx.saved_tensors
+        return (grad * np.sign(x),)
+
+
 class Exp(Function):
     """``y = exp(x)``.   VJP: ``dL/dx = dL/dy * exp(x) = dL/dy * y``.
 
@@ -284,6 +303,18 @@ def neg(x: Tensor | Any) -> Tensor:
     array([-1.,  2.])
     """
     return Neg.apply(x)
+
+
+def abs(x: Tensor | Any) -> Tensor:
+    """Elementwise ``|x|`` (also ``abs(x)``); its gradient at 0 is 0.
+
+    >>> import minigrad, numpy as np
+    >>> x = minigrad.Tensor(np.array([-2.0, 0.0, 3.0]), requires_grad=True)
+    >>> abs(x).sum().backward()
+    >>> x.grad                                    # sign(x)
+    array([-1.,  0.,  1.])
+    """
+    return Abs.apply(x)
 
 
 def exp(x: Tensor | Any) -> Tensor:
