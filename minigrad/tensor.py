@@ -321,8 +321,8 @@ class Tensor:
             return data
         if copy is False:
             raise ArgumentError(
-                f"Tensor.__array__: a {data.dtype} tensor cannot be converted to {np.dtype(dtype)} "
-                "without a copy (copy=False)"
+                f"Tensor.__array__: a tensor of dtype {data.dtype} cannot be converted to "
+                f"{np.dtype(dtype)} without a copy (copy=False)"
             )
         return data.astype(dtype)
 
@@ -411,11 +411,13 @@ class Tensor:
         try:
             dtype = np.result_type(np.empty(0, data.dtype), value)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise DTypeError(f"setitem: cannot store {value!r} in a {data.dtype} tensor") from exc
+            raise DTypeError(
+                f"setitem: cannot store {value!r} in a tensor of dtype {data.dtype}"
+            ) from exc
         if not np.can_cast(dtype, data.dtype, "same_kind"):
             raise DTypeError(
-                f"setitem: cannot store {dtype} values in a {data.dtype} tensor without changing "
-                f"their kind; convert them first, e.g. value.astype(np.{data.dtype})"
+                f"setitem: cannot store {dtype} values in a tensor of dtype {data.dtype} without "
+                f"changing their kind; convert them first, e.g. value.astype(np.{data.dtype})"
             )
         with engine.unlocked("setitem", data):
             try:

@@ -68,6 +68,18 @@ def wrong_vjp(bad: str) -> None:
     Ones.apply(leaf(), bad=bad).sum().backward()
 
 
+def index_out_of_range() -> None:
+    zeros(3, 2)[3]
+
+
+def modified_after_saved() -> None:
+    w, x = leaf((2,)), Tensor(np.array([5.0, 7.0]), name="x")
+    y = (w * x).sum()
+    with minigrad.no_grad():
+        x *= 20
+    y.backward()
+
+
 # (id, the mistake, the error class, a regular expression its message matches)
 CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     # ---- making tensors
@@ -702,6 +714,90 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         lambda: (lambda p: SGD([p, p], lr=0.1))(leaf()),
         ArgumentError,
         r"SGD: a parameter appears more than once",
+    ),
+    # ---- indexing and NumPy
+    (
+        "index out of range",
+        index_out_of_range,
+        minigrad.IndexingError,
+        r"getitem: index 3 is out of range for axis 0 of size 3 \(shape \(3, 2\)\)",
+    ),
+    (
+        "too many indices",
+        lambda: zeros(3)[0, 1],
+        minigrad.IndexingError,
+        r"getitem: too many indices for a tensor of shape \(3,\): 2 axes indexed, it has 1",
+    ),
+    (
+        "mask of the wrong shape",
+        lambda: zeros(3)[np.array([True, False])],
+        minigrad.IndexingError,
+        r"getitem: a boolean mask of shape \(2,\) does not fit axes 0 to 0 .*shape \(3,\)",
+    ),
+    (
+        "float index",
+        lambda: zeros(3)[1.0],
+        ArgumentError,
+        r"getitem: indices must be ints, slices, None, \.\.\., or arrays of ints or bools, "
+        r"got float 1.0",
+    ),
+    (
+        "max of nothing",
+        lambda: zeros(0, 3).max(axis=0),
+        ShapeError,
+        r"max: cannot reduce over axes \(0,\) of shape \(0, 3\): there are no elements",
+    ),
+    (
+        "a NumPy function on a tensor",
+        lambda: np.exp(leaf()),
+        ArgumentError,
+        r"np.exp: NumPy functions do not record the graph, .*use minigrad.exp\(t\) or t.exp\(\)",
+    ),
+    (
+        "np.array to another dtype without a copy",
+        lambda: np.array(zeros(2), dtype=np.float32, copy=False),
+        ArgumentError,
+        r"Tensor.__array__: a tensor of dtype float64 cannot be converted to float32 without",
+    ),
+    (
+        "uint8 minus 300",
+        lambda: Tensor(np.zeros(2, dtype=np.uint8)) - 300,
+        DTypeError,
+        r"sub: Python integer 300 out of bounds for uint8; convert the tensor to a wider dtype",
+    ),
+    # ---- in place
+    (
+        "in place on a leaf that requires grad",
+        lambda: leaf().__isub__(1.0),
+        GraphError,
+        r"sub_: a leaf tensor that requires grad is being used in an in-place operation; "
+        r"update it inside minigrad.no_grad\(\)",
+    ),
+    (
+        "in place on a tensor in a graph",
+        lambda: (leaf() * 2).__iadd__(1.0),
+        GraphError,
+        r"add_: an in-place operation on a tensor that is part of a graph is not recorded",
+    ),
+    (
+        "in place changing the dtype",
+        lambda: Tensor(np.arange(3)).__itruediv__(2),
+        DTypeError,
+        r"div_: the result would be float64 but the tensor is int64; an in-place operation "
+        r"keeps the tensor's dtype",
+    ),
+    (
+        "setitem of floats into ints",
+        lambda: Tensor(np.arange(3)).__setitem__(0, 1.5),
+        DTypeError,
+        r"setitem: cannot store float64 values in a tensor of dtype int64 without changing",
+    ),
+    (
+        "backward after an in-place change",
+        modified_after_saved,
+        GraphError,
+        r"backward: input 1 of mul \('x' of shape \(2,\)\) was modified in place after the "
+        r"graph saved it \(version 1, saved at 0\); compute the loss again after the update",
     ),
 ]
 
