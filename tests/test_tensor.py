@@ -141,7 +141,10 @@ def test_setitem_writes_through_the_tensor() -> None:
     assert w._version == 2
     with pytest.raises(minigrad.IndexingError, match=r"setitem: index 2 is out of range"):
         Tensor(np.zeros(2))[2] = 1.0
-    with pytest.raises(minigrad.DTypeError, match=r"setitem: cannot store float64 values in a tensor of dtype int64"):
+    with pytest.raises(
+        minigrad.DTypeError,
+        match=r"setitem: cannot store float64 values in a tensor of dtype int64",
+    ):
         Tensor(np.zeros(2, dtype=np.int64))[0] = 1.5
     with pytest.raises(minigrad.ShapeError, match=r"setitem: a value of shape \(3,\) cannot"):
         Tensor(np.zeros(2))[:] = np.ones(3)
