@@ -30,12 +30,10 @@ Ops never see the graph. This module owns everything generic:
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import itertools
 import os
 import re
-import threading
 import traceback
 import weakref
 from collections.abc import Callable, Iterator
@@ -304,9 +302,9 @@ class Node:
 
 # --------------------------------------------------------------------------- saved arrays
 
-# Arrays made read-only by live nodes: id -> [array, number of nodes holding it].
-_pins: dict[int, list[Any]] = {}
-_pins_lock = threading.Lock()
+# A tensor's version counter is a list ``[version, pins, flipped]``, shared by the tensors that
+# share its memory (views, detach()): ``pins`` counts the live nodes holding the memory, and
+# ``flipped`` records that the first of them made the owning array read-only.
 
 
 def _owner(array: np.ndarray) -> np.ndarray:
@@ -319,37 +317,27 @@ class SavedGuard:
     """Keeps the tensors a node saved as they were until its VJP has run.
 
     A VJP computes with what forward saved; if one of those arrays changed in between, the
-    gradient would be silently wrong. So, for every saved array that belongs to one of the
-    node's inputs or to its output:
+    gradient would be silently wrong. So, for every saved array that is (or views) one of the
+    node's inputs or its output:
 
-    * the array (and the array that owns its memory) is read-only while the node lives: a
-      write straight into it (``x.data[:] = 0``) raises NumPy's "assignment destination is
-      read-only";
+    * the memory is read-only while the node lives: a write straight into the array
+      (``x.data[:] = 0``) raises NumPy's "assignment destination is read-only";
     * the tensor's version is remembered: an in-place change through minigrad (``x -= y``,
       an optimiser step, ``x.data = ...``, ``load_state_dict``) bumps it, and backward then
       refuses the node with a :class:`~minigrad.errors.GraphError` naming the op and the tensor.
 
-    The arrays become writeable again when the node is released (after its VJP, or when the
-    graph is dropped).
+    The memory becomes writeable again when the last node holding it is released (after its
+    VJP, or when its graph is dropped).
     """
 
-    __slots__ = ("arrays", "versions")
+    __slots__ = ("held",)
 
-    def __init__(self, arrays: list[np.ndarray], versions: list[tuple[int, list[int], int]]):
-        self.arrays = arrays
-        self.versions = versions  # (input index, or -1 for the output; counter; its value)
-        with _pins_lock:
-            for array in arrays:
-                entry = _pins.get(id(array))
-                if entry is not None:
-                    entry[1] += 1
-                elif array.flags.writeable:
-                    array.flags.writeable = False
-                    _pins[id(array)] = [array, 1]
+    #: (input index, or -1 for the output; the tensor's counter; its version; the owner array)
+    held: list[tuple[int, list[Any], int, np.ndarray]]
 
     def check(self, node: Node) -> None:
         """Raise if a saved tensor was changed in place since the node saved it."""
-        for index, counter, saved in self.versions:
+        for index, counter, saved, _ in self.held:
             if counter[0] != saved:
                 if index < 0:
                     what = f"the output of {node.op.name}"
@@ -365,45 +353,57 @@ class SavedGuard:
                 )
 
     def release(self) -> None:
-        """Make the saved arrays writeable again (unless another live node holds them)."""
-        arrays, self.arrays = self.arrays, []
-        with _pins_lock:
-            for array in reversed(arrays):  # an owner before the views of it
-                entry = _pins.get(id(array))
-                if entry is None:
-                    continue
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del _pins[id(array)]
-                    with contextlib.suppress(ValueError):  # a view of an owner still held
-                        array.flags.writeable = True
+        """Make the memory writeable again once no live node holds it."""
+        held, self.held = self.held, []
+        for _, counter, _, owner in held:
+            counter[1] -= 1
+            if counter[1] == 0 and counter[2]:
+                counter[2] = False
+                owner.setflags(write=True)
 
     def __del__(self) -> None:  # a graph dropped without backward()
-        if self.arrays:
+        if self.held:
             self.release()
 
 
 def _guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
-    """The guard for the arrays ``ctx`` saved that belong to its inputs or its output."""
-    tensors = (*ctx.parents, out)
-    owners = [_owner(t._data) for t in tensors]
-    arrays: list[np.ndarray] = []
-    versions: list[tuple[int, list[int], int]] = []
+    """The guard for the arrays ``ctx`` saved that are (or view) its inputs or its output."""
+    held = []
     for value in ctx.saved_tensors:
         if type(value) is not np.ndarray:
             continue
+        found = _holder(value, ctx.parents, out)
+        if found is None:
+            continue  # an array of the op's own (cols, a mask)
+        index, t = found
+        counter, owner = t._counter, _owner(t._data)
+        held.append((index, counter, counter[0], owner))
+        counter[1] += 1
+        if counter[1] == 1 and owner.flags.writeable:  # the first live node to hold it
+            owner.setflags(write=False)  # setflags: 40% cheaper than assigning flags.writeable
+            counter[2] = True
+    if not held:
+        return None
+    guard = object.__new__(SavedGuard)  # no __init__: this runs for every recorded op
+    guard.held = held
+    return guard
+
+
+def _holder(
+    value: np.ndarray, parents: tuple[Tensor, ...], out: Tensor
+) -> tuple[int, Tensor] | None:
+    """Which input (or -1: the output) ``value`` is, or views (e.g. a reshaped weight)."""
+    for index, t in enumerate(parents):
+        if t._data is value:
+            return index, t
+    if out._data is value:
+        return -1, out
+    if value.base is not None:
         owner = _owner(value)
-        for index, t in enumerate(tensors):
-            if owners[index] is owner:
-                arrays.append(value)
-                if owner is not value:
-                    arrays.append(owner)
-                if index == len(ctx.parents):
-                    index = -1
-                if all(v[0] != index for v in versions):
-                    versions.append((index, t._counter, t._counter[0]))
-                break
-    return SavedGuard(arrays, versions) if arrays else None
+        for index, t in enumerate(parents):
+            if _owner(t._data) is owner:
+                return index, t
+    return None
 
 
 def _share_view(out: Tensor, parents: tuple[Tensor, ...]) -> None:
@@ -416,7 +416,7 @@ def _share_view(out: Tensor, parents: tuple[Tensor, ...]) -> None:
     for p in parents:
         if _owner(p._data) is owner:
             out._counter = p._counter
-            out._data.flags.writeable = False
+            out._data.setflags(write=False)
             return
 
 

@@ -119,7 +119,7 @@ class Tensor:
     ) -> None:
         array = _to_array(data, dtype, "Tensor")
         self._data = array
-        self._counter = [0]  # the version, in a list that views and detach() share
+        self._counter: list[Any] = [0, 0, False]  # [version, pins, flipped]: see engine.py
         self.grad: np.ndarray | None = None
         self._node: engine.Node | None = None
         self._requires_grad = False
@@ -131,7 +131,7 @@ class Tensor:
         """The engine's constructor: no copy, no checks."""
         t = object.__new__(Tensor)
         t._data = data
-        t._counter = [0]
+        t._counter = [0, 0, False]
         t.grad = None
         t._node = node
         t._requires_grad = node is not None
@@ -403,7 +403,8 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value`` in place, with the rules of ``t -= y`` (see ``_in_place``)."""
-        _refuse_in_place("setitem", self)
+        if self._requires_grad and engine.is_grad_enabled():
+            _refuse_in_place("setitem", self)
         key = normalize_index("setitem", index)
         data = self._data
         check_index("setitem", data.shape, key)
@@ -435,7 +436,8 @@ class Tensor:
         Allowed on a tensor that requires grad only inside ``no_grad()`` (the change is not
         recorded); the dtype and shape stay; the version goes up by one.
         """
-        _refuse_in_place(op, self)
+        if self._requires_grad and engine.is_grad_enabled():
+            _refuse_in_place(op, self)
         data = self._data
         value = other._data if isinstance(other, Tensor) else other
         if not (type(value) is np.ndarray and value.dtype == data.dtype):
@@ -445,8 +447,11 @@ class Tensor:
                 f"{op}: an operand of shape {value.shape} cannot be broadcast to the tensor's "
                 f"shape {data.shape}"
             )
-        with engine.unlocked(op, data):
+        if data.flags.writeable:  # no live graph holds it: an optimiser step after backward()
             ufunc(data, value, out=data)
+        else:
+            with engine.unlocked(op, data):
+                ufunc(data, value, out=data)
         self._counter[0] += 1
         return self
 
@@ -500,8 +505,6 @@ class Tensor:
 
 def _refuse_in_place(op: str, t: Tensor) -> None:
     """PyTorch's rule: no in-place change of a tensor that requires grad while recording."""
-    if not t._requires_grad or not engine.is_grad_enabled():
-        return
     if t._node is None:
         raise GraphError(
             f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
