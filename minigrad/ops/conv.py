@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from minigrad.arguments import int_or_pair
 from minigrad.engine import Function, Node
 from minigrad.errors import ShapeError
+from minigrad.ops.linalg import check_same_dtype
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -135,12 +136,12 @@ class Conv2d(Function):
     """
 
     name = "conv2d"
-    same_dtype = True
 
     @staticmethod
     def check(
         x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: Pair, padding: Pair
     ) -> None:
+        check_same_dtype("conv2d", x, w, b)
         if x.ndim != 4:
             raise ShapeError(
                 f"conv2d: expected a 4-D input (N, C, H, W), got shape {x.shape}"

@@ -17,12 +17,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
-from minigrad.errors import ShapeError
+from minigrad.errors import DTypeError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
 __all__ = ["linear", "matmul"]
+
+
+def check_same_dtype(op: str, *arrays: np.ndarray | None) -> None:
+    """The inputs of a matrix product share one dtype, as in PyTorch: float32 weights are
+    never silently copied to float64 for a float64 batch."""
+    dtypes = [a.dtype for a in arrays if a is not None]
+    if any(d != dtypes[0] for d in dtypes):
+        raise DTypeError(
+            f"{op}: expected inputs of one dtype, got ({', '.join(map(str, dtypes))}); convert "
+            "them first, e.g. x.astype(np.float32) for a float32 model"
+        )
 
 
 class MatMul(Function):
@@ -35,10 +46,10 @@ class MatMul(Function):
     """
 
     name = "matmul"
-    same_dtype = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
+        check_same_dtype("matmul", a, b)
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(
                 "matmul: both operands need at least 1 dimension, got shapes "
@@ -106,10 +117,10 @@ class Linear(Function):
     """
 
     name = "linear"
-    same_dtype = True
 
     @staticmethod
     def check(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
+        check_same_dtype("linear", x, w, b)
         if w.ndim != 2:
             raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {w.shape}")
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:
