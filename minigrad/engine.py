@@ -182,7 +182,7 @@ class Function:
         else:
             needs = (False,) * len(parents)
         ctx = Node(cls, parents, attrs, needs)
-        watch = anomaly.is_anomaly_enabled()
+        watch = anomaly.enabled.get()
         if watch:
             anomaly.capture(ctx)
         arrays = [p.data for p in parents]
@@ -265,7 +265,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             "the inputs with requires_grad=True (and outside no_grad())"
         )
     seed = _seed(root, grad)
-    watch = anomaly.is_anomaly_enabled()
+    watch = anomaly.enabled.get()
     if watch:
         anomaly.check_seed(seed)
     if root._node is None:
@@ -315,14 +315,15 @@ def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
             f"{len(node.parents)} inputs"
         )
     fitted = []
-    for index, (parent, pg, need) in enumerate(
-        zip(node.parents, grads, node.needs_input_grad, strict=True)
-    ):
-        data = parent.data
+    for parent, pg, need in zip(node.parents, grads, node.needs_input_grad, strict=True):
         if pg is None or not need:
             pg = None
-        elif type(pg) is not np.ndarray or pg.shape != data.shape or pg.dtype != data.dtype:
-            pg = _fit_to_input(node, index, pg)  # reduce broadcast dims, or raise
+        elif (
+            type(pg) is not np.ndarray
+            or pg.shape != parent.data.shape
+            or pg.dtype != parent.data.dtype
+        ):
+            pg = _fit_to_input(node, len(fitted), pg)  # reduce broadcast dims, or raise
         fitted.append(pg)
     return tuple(fitted)
 

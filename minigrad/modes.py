@@ -15,11 +15,11 @@ from typing import Any, ClassVar
 
 __all__ = ["Mode", "name_scope", "scope"]
 
-# What each entered block replaced, innermost last: (variable, previous value) pairs. Kept in
-# a context variable rather than on the instance, because one decorated function may run in
+# The tokens of the blocks entered, innermost last: each restores what its block replaced. Kept
+# in a context variable rather than on the instance, because one decorated function may run in
 # several threads (or call itself) at once.
-_outer: contextvars.ContextVar[tuple[tuple[contextvars.ContextVar[Any], Any], ...]] = (
-    contextvars.ContextVar("outer_modes", default=())
+_entered: contextvars.ContextVar[tuple[contextvars.Token[Any], ...]] = contextvars.ContextVar(
+    "entered_modes", default=()
 )
 
 
@@ -37,15 +37,13 @@ class Mode(ContextDecorator):
         return self.on
 
     def __enter__(self) -> Any:
-        variable = self.variable
-        _outer.set((*_outer.get(), (variable, variable.get())))
-        variable.set(self.value())
+        _entered.set((*_entered.get(), self.variable.set(self.value())))
         return None
 
     def __exit__(self, *exc: object) -> None:
-        *outer, (variable, previous) = _outer.get()
-        _outer.set(tuple(outer))
-        variable.set(previous)
+        *outer, token = _entered.get()
+        _entered.set(tuple(outer))
+        token.var.reset(token)
 
 
 #: The module path of the ops being recorded (``minigrad.nn.Module`` enters one per call).
