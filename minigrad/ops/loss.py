@@ -33,7 +33,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_loss(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> None:
-    """The checks of both losses: the reduction, the (N, C) scores and the target."""
+    """The checks of both losses: the reduction, the (N, C) scores, then the target."""
     choice(op, "reduction", reduction, _REDUCTIONS)
     if scores.ndim != 2:
         raise ShapeError(
@@ -48,6 +48,12 @@ def _check_loss(op: str, scores: np.ndarray, target: np.ndarray, reduction: str)
             f"{op}: the batch is empty (input of shape {scores.shape}); the mean over 0 "
             "samples is undefined (reduction='sum' gives 0)"
         )
+    _check_target(op, scores, target)
+
+
+def _check_target(op: str, scores: np.ndarray, target: np.ndarray) -> None:
+    """Class indices of shape (N,), each in ``0..C-1``, or finite float labels of shape (N, C)."""
+    n, c = scores.shape
     if target.dtype.kind in "iu":
         if target.shape != (n,):
             hint = "; for one-hot rows, use a float target" if target.shape == (n, c) else ""
