@@ -423,6 +423,11 @@ def _check_input_shape(model: Sequential, source: str, dataset: str, x: np.ndarr
         )
 
 
+def _architecture(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A normalised spec without its free-text description."""
+    return {k: v for k, v in spec.items() if k != "description"}
+
+
 def _resume(path: str | Path, spec: Mapping[str, Any] | None, input_shape: Any) -> Any:
     """The checkpoint to resume, refused when ``spec`` describes another model."""
     from minigrad import nn
@@ -436,7 +441,7 @@ def _resume(path: str | Path, spec: Mapping[str, Any] | None, input_shape: Any) 
         )
     if spec is not None:
         wanted = nn.validate_spec(spec, "<spec>", input_shape)
-        if wanted != ckpt.spec:
+        if _architecture(wanted) != _architecture(ckpt.spec):
             raise CheckpointError(
                 f"{path}: cannot resume: the checkpoint holds model {ckpt.spec['name']!r}, "
                 f"which differs from the spec given ({wanted['name']!r}); pass the spec it "
