@@ -52,9 +52,13 @@ __all__ = [
 ]
 
 DATASETS = ("digits", "mnist")
+"""The datasets :func:`run` and :func:`load_dataset` know by name."""
 MNIST_ENV = "MINIGRAD_MNIST_DIR"
+"""The environment variable that names the MNIST folder when ``data_dir`` is not given."""
 DEFAULT_EPOCHS = {"digits": 20, "mnist": 1}
+"""The epochs of a run per dataset when ``epochs`` is not given."""
 DEFAULT_LR = {"sgd": 0.02, "adam": 0.001}
+"""The learning rate per optimiser when ``lr`` is not given."""
 
 LossFn = Callable[[Tensor, Any], Tensor]
 
