@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 MATHJAX := docs/javascripts/mathjax
 MATHJAX_PARTS := tex-mml-chtml.js input/tex/extensions output/chtml/fonts/woff-v2 ui a11y sre
 
-.PHONY: demo test lint docs docs-serve mathjax bench dot npm clean
+.PHONY: demo test lint docs docs-serve mathjax pictures bench dot npm clean
 
 demo: $(STAMP) dot
 	$(VENV)/bin/minigrad train --model models/seed_cnn.toml --dataset digits --out runs/demo
@@ -29,6 +29,11 @@ docs-serve: $(STAMP) dot mathjax
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 mathjax: $(MATHJAX)/.installed
+
+# The teaching pictures of the docs (docs/images), drawn by docs/_ext/pictures.py with minigrad,
+# matplotlib and Graphviz; the results are committed.
+pictures: $(STAMP) dot
+	$(PY) docs/_ext/pictures.py
 
 $(MATHJAX)/.installed: package.json package-lock.json
 	@$(MAKE) --no-print-directory npm
