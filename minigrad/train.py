@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import minigrad
+from minigrad import arguments
 from minigrad.data import DataLoader
 from minigrad.errors import ArgumentError, CheckpointError, SpecError
 from minigrad.nn.module import Module, Sequential
@@ -390,19 +391,15 @@ def _check_run_arguments(
     limit: int | None,
     momentum: float,
 ) -> None:
-    if optimizer not in DEFAULT_LR:
-        raise ArgumentError(f"run: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    arguments.choice("run", "optimizer", optimizer, tuple(DEFAULT_LR))
     if optimizer == "adam" and momentum:
         raise ArgumentError(
             "--momentum applies to --optimizer sgd only (Adam keeps its own averages)"
         )
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("limit", limit)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ArgumentError(f"run: {name} must be a positive integer, got {value!r}")
-    if not 0 <= val_fraction < 1:
-        raise ArgumentError(f"run: val_fraction must be in [0, 1), got {val_fraction!r}")
+        if value is not None:
+            arguments.positive_int("run", name, value)
+    arguments.fraction("run", "val_fraction", val_fraction)
 
 
 def _check_classes(model: Sequential, source: str, dataset: str, *labels: np.ndarray) -> int:

@@ -768,7 +768,7 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         "an unknown optimiser for a run",
         lambda: train_run(optimizer="rmsprop"),
         ArgumentError,
-        r"run: optimizer must be 'sgd' or 'adam', got 'rmsprop'",
+        r"run: optimizer must be one of \('sgd', 'adam'\), got 'rmsprop' \(str\)",
     ),
 ]
 
