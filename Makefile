@@ -53,30 +53,30 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-dot:
-	@command -v dot >/dev/null 2>&1 || { \
+# $(call install,PROGRAM,DEBIAN PACKAGE,WHAT FOR,HINT): when PROGRAM is missing, install the
+# package with apt-get if run as root on Debian/Ubuntu; otherwise print HINT and stop.
+install = @command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Graphviz (the dot program) with apt-get..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	    echo "Installing $(2) ($(3)) with apt-get..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "minigrad needs the Graphviz 'dot' program to render graphs. Install it with your"; \
-	    echo "package manager: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install"; \
-	    echo "graphviz' (macOS), 'sudo dnf install graphviz' (Fedora), 'choco install graphviz'"; \
-	    echo "(Windows); then run this command again."; \
+	    printf '%s\n' $(4); \
 	    exit 1; \
 	  fi; }
 
+DOT_HINT := "minigrad needs the Graphviz 'dot' program to render graphs. Install it with your" \
+  "package manager: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install" \
+  "graphviz' (macOS), 'sudo dnf install graphviz' (Fedora), 'choco install graphviz'" \
+  "(Windows); then run this command again."
+NPM_HINT := "The docs need npm to install MathJax: 'sudo apt-get install npm' (Debian/Ubuntu)," \
+  "'brew install node' (macOS), or Node.js from your package manager; then run this" \
+  "command again."
+
+dot:
+	$(call install,dot,graphviz,the dot program,$(DOT_HINT))
+
 npm:
-	@command -v npm >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing npm (for MathJax in the docs) with apt-get..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	  else \
-	    echo "The docs need npm to install MathJax: 'sudo apt-get install npm' (Debian/Ubuntu),"; \
-	    echo "'brew install node' (macOS), or Node.js from your package manager; then run this"; \
-	    echo "command again."; \
-	    exit 1; \
-	  fi; }
+	$(call install,npm,npm,for MathJax in the docs,$(NPM_HINT))
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis site \

@@ -103,9 +103,12 @@ def _outline(ax: Any, row: int, col: int, height: int, width: int, rows: int, **
     )
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Any, path: Path, title: str, top: float, bottom: float) -> Path:
+    """Write ``fig`` with its two-line ``title`` above the panels, which fill the width."""
     import matplotlib
 
+    fig.suptitle(title, fontsize=9.5)
+    fig.subplots_adjust(left=0.02, right=0.98, top=top, bottom=bottom)
     with matplotlib.rc_context({"svg.hashsalt": "minigrad", "svg.fonttype": "path"}):
         fig.savefig(path, metadata={"Date": None})
     return path
@@ -140,13 +143,11 @@ def conv_window_im2col(out: Path) -> Path:
     for k, (p, q) in enumerate(windows):
         ax_cols.text(k + 0.5, 9.15, f"{p},{q}", ha="center", fontsize=7.5)
     ax_cols.text(2, -0.7, "y = w.reshape(1, 9) @ cols", ha="center", fontsize=8.5)
-    fig.suptitle(
+    title = (
         "conv2d: each 3x3 window of x, times w and summed, is one output;\n"
-        "im2col copies each window into a column, so all of them are one matrix product",
-        fontsize=9.5,
+        "im2col copies each window into a column, so all of them are one matrix product"
     )
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.78, bottom=0.1)
-    return _save(fig, out / PICTURES[1])
+    return _save(fig, out / PICTURES[1], title, top=0.78, bottom=0.1)
 
 
 def max_pool_routing(out: Path) -> Path:
@@ -177,13 +178,11 @@ def max_pool_routing(out: Path) -> Path:
     for r in (0, 2):
         for c in (0, 2):
             _outline(ax_gx, r, c, 2, 2, rows=4, edgecolor="#333333")
-    fig.suptitle(
+    title = (
         "max_pool2d: the forward keeps each window's maximum; the backward gives that\n"
-        "element the whole gradient of its output, and every other element zero",
-        fontsize=9.5,
+        "element the whole gradient of its output, and every other element zero"
     )
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.75, bottom=0.03)
-    return _save(fig, out / PICTURES[2])
+    return _save(fig, out / PICTURES[2], title, top=0.75, bottom=0.03)
 
 
 def draw_all(out: Path = IMAGES) -> list[Path]:
