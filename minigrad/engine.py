@@ -1,21 +1,14 @@
 """The autograd engine, in reading order: the graph ``Node``, ``Function``, the walk, grad mode.
 
-An op is a :class:`Function`: its formula (docstring), ``name``, an optional ``check``, then
-``forward`` and ``backward``, math only. ``Op.apply(...)`` runs ``check`` once per call
-signature, then ``forward`` on the arrays, and, when grad mode is on and an input requires grad,
-records a :class:`Node` (the ``ctx`` the op saw) on the output. An op never sees the graph: its
-backward reads only what its forward saved. This module owns everything generic:
+An op is a :class:`Function`; ``Op.apply(...)`` runs its ``check`` once per call signature,
+its ``forward`` on the arrays and, when grad mode is on and an input requires grad, records a
+:class:`Node` (the ``ctx`` the op saw) on the output. An op never sees the graph: its backward
+reads only what its forward saved. :func:`backward` walks the nodes in reverse creation order
+(no recursion), calls each VJP once with the sum of the gradients that reached it, sums away
+broadcast dimensions, checks every gradient's shape and dtype, and releases saved arrays.
 
-* recording a node only when it is needed;
-* the backward walk: one pass over the nodes in reverse creation order (no recursion), each
-  node's vector-Jacobian product (VJP) called once with the sum of the gradients that reached it;
-* summing a gradient over the dimensions its input was broadcast along, then checking its
-  shape and dtype, with an error that names the op;
-* gradient accumulation: a tensor used twice receives the sum, ``(x + x) * x`` included;
-* releasing each node's saved arrays once its VJP has run, unless ``retain_graph=True``.
-
-Beside it: :mod:`minigrad.hooks` (tensor hooks, recording the walk), :mod:`minigrad.anomaly`
-(NaN and inf detection) and :mod:`minigrad.modes` (how every mode is switched).
+Beside it: :mod:`minigrad.gradients` (the arrays of a walk), :mod:`minigrad.hooks` (tensor
+hooks, recording the walk), :mod:`minigrad.anomaly` and :mod:`minigrad.modes`.
 """
 
 from __future__ import annotations
@@ -140,20 +133,7 @@ class Function:
     ``MyOp.apply(*inputs, **attrs)`` takes tensors, arrays and numbers. If NumPy still fails
     inside ``forward``, the error is a minigrad error naming the op.
 
-    >>> import minigrad, numpy as np
-    >>> class Square(minigrad.Function):
-    ...     @staticmethod
-    ...     def forward(ctx, x):
-    ...         ctx.save_for_backward(x)
-    ...         return x * x
-    ...     @staticmethod
-    ...     def backward(ctx, grad):
-    ...         (x,) = ctx.saved_tensors
-    ...         return (2 * x * grad,)
-    >>> t = minigrad.Tensor(np.array([1.0, 3.0]), requires_grad=True)
-    >>> Square.apply(t).sum().backward()
-    >>> t.grad
-    array([2., 6.])
+    See the gradient checking tutorial (``docs/gradcheck-tutorial.md``) for an op of your own.
     """
 
     name: ClassVar[str] = ""
@@ -248,9 +228,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         grad: dL/d(root); may be omitted for a scalar root (it is then 1).
         retain_graph: keep the saved arrays so that backward can run through the graph again.
 
-    Leaves are tensors created by the user with ``requires_grad=True``. Intermediate tensors
-    get a ``.grad`` only if ``retain_grad()`` was called on them. ``tensor.backward()`` calls
-    this function.
+    Only leaves (tensors you made with ``requires_grad=True``) and tensors that called
+    ``retain_grad()`` keep a ``.grad``. ``tensor.backward()`` calls this function.
 
     >>> import minigrad, numpy as np
     >>> x = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
@@ -359,25 +338,13 @@ _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabl
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad` (in this thread).
-
-    >>> import minigrad
-    >>> with minigrad.no_grad():
-    ...     print(minigrad.is_grad_enabled())
-    False
-    >>> minigrad.is_grad_enabled()
-    True
-    """
+    """True unless inside :class:`no_grad` (in this thread)."""
     return _grad_enabled.get()
 
 
 class no_grad(Mode):  # noqa: N801 - the PyTorch name
-    """Context manager and decorator under which no graph is recorded (per thread).
-
-    Use it for evaluation and for parameter updates::
-
-        with minigrad.no_grad():
-            y = model(x)          # y.requires_grad is False; nothing is kept for backward
+    """Context manager and decorator under which no graph is recorded (per thread): for
+    evaluation and for parameter updates.
 
     >>> import minigrad, numpy as np
     >>> w = minigrad.Tensor(np.ones(3), requires_grad=True)
