@@ -115,9 +115,13 @@ def _pick(logp: np.ndarray, target: np.ndarray) -> np.ndarray:
     return logp[np.arange(len(target)), target]
 
 
-def _negative_log_likelihood(logp: np.ndarray, labels: np.ndarray, indices: bool) -> np.ndarray:
-    """Per sample: ``-logp[n, t_n]``, or ``-sum_c y[n, c] logp[n, c]`` for float labels."""
-    return -_pick(logp, labels) if indices else -(labels * logp).sum(axis=1)
+def _nll(ctx: Node, logp: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
+    """The reduced ``-logp[n, t_n]`` (or ``-sum_c y[n, c] logp[n, c]`` for float labels), the
+    forward of both losses; saves what both backwards read."""
+    labels, indices = _labels(target, logp.dtype)
+    ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
+    per_sample = -_pick(logp, labels) if indices else -(labels * logp).sum(axis=1)
+    return _reduce(per_sample, reduction)
 
 
 def _reduce(per_sample: np.ndarray, reduction: str) -> np.ndarray:
@@ -171,9 +175,7 @@ class NLLLoss(Function):
 
     @staticmethod
     def forward(ctx: Node, logp: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        labels, indices = _labels(target, logp.dtype)
-        ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
-        return _reduce(_negative_log_likelihood(logp, labels, indices), reduction)
+        return _nll(ctx, logp, target, reduction)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -208,10 +210,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        labels, indices = _labels(target, z.dtype)
-        logp = stable_log_softmax(z, axis=1)
-        ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
-        return _reduce(_negative_log_likelihood(logp, labels, indices), reduction)
+        return _nll(ctx, stable_log_softmax(z, axis=1), target, reduction)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
