@@ -24,7 +24,7 @@ import numpy as np
 
 from minigrad import anomaly
 from minigrad.errors import DTypeError, GraphError, MinigradError, ShapeError
-from minigrad.gradients import Gradients, add, fit_to_input, seed_gradient
+from minigrad.gradients import Gradients, fit_to_input, seed_gradient
 from minigrad.hooks import BackwardStep, recording, run_hooks
 from minigrad.modes import Mode, scope
 
@@ -251,7 +251,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         Gradients.store(root, run_hooks(root, seed) if root._hooks else seed, {id(seed)})
         return
     steps = recording()
-    pending = Gradients(root._node, seed, watch)
+    pending = Gradients(root._node, seed, watch, steps)
     while pending:
         node, g = pending.pop()
         if node.released:
@@ -262,7 +262,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             )
         out = node.out_ref() if node.out_ref is not None else None
         if out is not None and (out._hooks or out._retains_grad):
-            g = _complete(out, g)
+            g = pending.complete(out, g)
         input_grads = _vjp(node, g)
         for index, pg in enumerate(input_grads):
             if pg is not None:
@@ -272,15 +272,6 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         if not retain_graph:
             node.release()
     pending.finish()
-
-
-def _complete(t: Tensor, g: np.ndarray) -> np.ndarray:
-    """A non-leaf tensor's complete gradient: its hooks run, then ``retain_grad()`` keeps it."""
-    if t._hooks:
-        g = run_hooks(t, g)
-    if t._retains_grad:
-        t.grad = np.array(g) if t.grad is None else add(t.grad, g)
-    return g
 
 
 def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
