@@ -58,23 +58,13 @@ class Node:
         out_ref: a weak reference to the tensor the op produced.
         scope: the module path the op was called under (see ``minigrad.name_scope``).
         stack: where the op was created, recorded inside ``detect_anomaly`` only.
-        seq: the creation number; a node is always created after the nodes it reads, so
-            decreasing ``seq`` is an order in which backward can visit the graph.
+        seq: the creation number; decreasing ``seq`` is an order backward can visit nodes in.
     """
 
-    __slots__ = (
-        "__dict__",
-        "attrs",
-        "needs_input_grad",
-        "op",
-        "out_ref",
-        "parents",
-        "released",
-        "saved_tensors",
-        "scope",
-        "seq",
-        "stack",
-    )
+    # fmt: off
+    __slots__ = ("__dict__", "attrs", "needs_input_grad", "op", "out_ref", "parents", "released",
+                 "saved_tensors", "scope", "seq", "stack")
+    # fmt: on
 
     def __init__(
         self,
@@ -299,10 +289,8 @@ def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
 
 
 def graph_nodes(root: Tensor) -> list[Node]:
-    """The nodes of ``root``'s graph, outputs first: each node before the nodes it reads.
-
-    An iterative depth-first post-order, reversed (no recursion, so graphs of any depth).
-    """
+    """The nodes of ``root``'s graph, each before the nodes it reads: an iterative depth-first
+    post-order, reversed (no recursion, so graphs of any depth)."""
     if root._node is None:
         return []
     order: list[Node] = []
@@ -350,16 +338,7 @@ class no_grad(Mode):  # noqa: N801 - the PyTorch name
 
 
 class enable_grad(Mode):  # noqa: N801 - the PyTorch name
-    """Context manager and decorator that turns recording back on inside :class:`no_grad`.
-
-    >>> import minigrad, numpy as np
-    >>> w = minigrad.Tensor(np.ones(2), requires_grad=True)
-    >>> with minigrad.no_grad():
-    ...     with minigrad.enable_grad():
-    ...         y = w * 2
-    >>> y.requires_grad
-    True
-    """
+    """Context manager and decorator that turns recording back on inside :class:`no_grad`."""
 
     variable = _grad_enabled
     on = True
