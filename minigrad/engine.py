@@ -18,6 +18,7 @@ import itertools
 import re
 import weakref
 from collections.abc import Callable, Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -183,9 +184,12 @@ _CHECKED_MAX = 4096
 def _validate(cls: type[Function], arrays: list[np.ndarray], attrs: dict[str, Any]) -> None:
     """Run ``cls.check`` unless it already passed for this signature."""
     assert cls.check is not None
-    key = (cls, *[(a.shape, a.dtype) for a in arrays], *attrs.items())
+    if cls.checks_values:
+        cls.check(*arrays, **attrs)
+        return
+    key = (cls, *map(_shape_and_dtype, arrays), *attrs.items())
     try:
-        if not cls.checks_values and key in _checked:
+        if key in _checked:
             return
     except TypeError:  # an unhashable attribute: check every time
         cls.check(*arrays, **attrs)
@@ -194,6 +198,9 @@ def _validate(cls: type[Function], arrays: list[np.ndarray], attrs: dict[str, An
     if len(_checked) >= _CHECKED_MAX:
         _checked.clear()
     _checked[key] = None
+
+
+_shape_and_dtype = attrgetter("shape", "dtype")
 
 
 def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> MinigradError:
