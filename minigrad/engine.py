@@ -122,9 +122,8 @@ class Function:
       ``grad`` in place, and return new arrays or views: a leaf may keep one as its ``.grad``.
 
     ``MyOp.apply(*inputs, **attrs)`` takes tensors, arrays and numbers. If NumPy still fails
-    inside ``forward``, the error is a minigrad error naming the op.
-
-    See the gradient checking tutorial (``docs/gradcheck-tutorial.md``) for an op of your own.
+    inside ``forward``, the error is a minigrad error naming the op. An op of your own, step by
+    step: ``docs/gradcheck-tutorial.md``.
     """
 
     name: ClassVar[str] = ""
@@ -179,28 +178,22 @@ class Function:
 # The call signatures whose check passed. Bounded: emptied when full (a model has a few dozen).
 _checked: dict[tuple[Any, ...], None] = {}
 _CHECKED_MAX = 4096
+_shape_and_dtype = attrgetter("shape", "dtype")
 
 
 def _validate(cls: type[Function], arrays: list[np.ndarray], attrs: dict[str, Any]) -> None:
     """Run ``cls.check`` unless it already passed for this signature."""
-    assert cls.check is not None
-    if cls.checks_values:
-        cls.check(*arrays, **attrs)
-        return
-    key = (cls, *map(_shape_and_dtype, arrays), *attrs.items())
+    key = None if cls.checks_values else (cls, *map(_shape_and_dtype, arrays), *attrs.items())
     try:
-        if key in _checked:
+        if key is not None and key in _checked:
             return
     except TypeError:  # an unhashable attribute: check every time
-        cls.check(*arrays, **attrs)
-        return
-    cls.check(*arrays, **attrs)
-    if len(_checked) >= _CHECKED_MAX:
-        _checked.clear()
-    _checked[key] = None
-
-
-_shape_and_dtype = attrgetter("shape", "dtype")
+        key = None
+    cls.check(*arrays, **attrs)  # type: ignore[misc]
+    if key is not None:
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+        _checked[key] = None
 
 
 def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> MinigradError:
