@@ -222,7 +222,7 @@ def _run_train(args: argparse.Namespace) -> int:
         else:
             opt = optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
     name = model.spec["name"] if model.spec else Path(args.model).stem
-    out = Path(args.out or Path("runs") / name)
+    out = Path(args.out or Path("runs") / nn.folder_name(model.spec))
     out.mkdir(parents=True, exist_ok=True)
     config = {
         "model": str(args.model),
@@ -397,14 +397,12 @@ def _run_summary(args: argparse.Namespace) -> int:
         spec = load_checkpoint(args.model).spec
         if spec is None:
             raise ValueError(f"{args.model}: the checkpoint holds no model spec")
-        model = nn.from_spec(spec, input_shape=args.input_shape)
     else:
-        model = nn.from_spec(args.model, input_shape=args.input_shape)
-    print(
-        f"{model.spec['name']}"
-        + (f": {model.spec['description']}" if model.spec.get("description") else "")
-    )
-    nn.summary(model, tuple(model.spec["input_shape"]))
+        spec = nn.load_spec(args.model)
+    # The table comes from shape inference alone: no weights are allocated.
+    spec = nn.validate_spec(spec, args.model, args.input_shape)
+    print(f"{spec['name']}" + (f": {spec['description']}" if spec.get("description") else ""))
+    nn.summary(spec)
     return 0
 
 
