@@ -32,7 +32,7 @@ __all__ = [
     "MAX_INT_DIGITS",
     "Check",
     "boolean",
-    "check_depth",
+    "check_tree",
     "choice",
     "integer",
     "loads_json",
@@ -77,24 +77,44 @@ def show(value: Any) -> str:
     return _SHORT.repr(value)
 
 
-def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
-    """Raise ``ValueError`` if lists and tables in ``value`` nest deeper than ``max_depth``.
+class _Refused:
+    """What JSON parsing found where a number belongs but refused to make one of."""
+
+    def __init__(self, text: str, expected: str) -> None:
+        self.text, self.expected = text, expected
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _key(k: Any) -> str:
+    return k if isinstance(k, str) and len(k) <= 40 and k.isprintable() else show(k)
+
+
+def check_tree(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Raise ``ValueError`` naming the first place (``layers[1].kernel_size``) where lists and
+    tables in ``value`` nest deeper than ``max_depth``, or where :func:`loads_json` refused a
+    number.
 
     The walk is iterative and stops at the first level too deep, so a structure nested
     100,000 levels deep (or one that contains itself) is refused, not followed.
     """
-    stack = [(value, 0)]
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
-        item, depth = stack.pop()
+        item, where, depth = stack.pop()
+        if isinstance(item, _Refused):
+            raise ValueError(f"{where or 'the value'} must be {item.expected}, got {item}")
         if isinstance(item, Mapping):
-            children: Any = item.values()
+            children = [(f"{where}.{_key(k)}" if where else _key(k), v) for k, v in item.items()]
         elif isinstance(item, (list, tuple)):
-            children = item
+            children = [(f"{where}[{i}]", v) for i, v in enumerate(item)]
         else:
             continue
         if depth >= max_depth:
-            raise ValueError(f"must nest lists and tables at most {max_depth} levels deep")
-        stack.extend((child, depth + 1) for child in children)
+            raise ValueError(
+                f"{where or 'the value'} nests lists and tables more than {max_depth} levels deep"
+            )
+        stack.extend((v, w, depth + 1) for w, v in reversed(children))
 
 
 def loads_json(source: str) -> Any:
@@ -102,30 +122,34 @@ def loads_json(source: str) -> Any:
 
     ``NaN`` and ``Infinity``, numbers that overflow a float (``1e999``), integers of more than
     :data:`MAX_INT_DIGITS` digits and nesting deeper than :data:`MAX_DEPTH` raise ``ValueError``
-    (as does malformed JSON: ``json.JSONDecodeError`` is a ``ValueError``).
+    naming where they are (``epoch must be a finite number, got Infinity``); malformed JSON
+    raises ``json.JSONDecodeError`` (also a ``ValueError``).
     """
 
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not a finite number")
-
-    def whole(digits: str) -> int:
-        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
-            raise ValueError(
-                f"an integer of {len(digits.lstrip('-'))} digits (at most {MAX_INT_DIGITS})"
+    def whole(digits: str) -> int | _Refused:
+        n = len(digits.lstrip("-"))
+        if n > MAX_INT_DIGITS:
+            return _Refused(
+                f"an integer of {n:,} digits", f"an integer of at most {MAX_INT_DIGITS} digits"
             )
         return int(digits)
 
-    def real(digits: str) -> float:
+    def real(digits: str) -> float | _Refused:
         value = float(digits)
-        if not math.isfinite(value):
-            raise ValueError(f"{show(digits)} overflows a float")
-        return value
+        return value if math.isfinite(value) else _Refused(show(digits), "a finite number")
 
     try:
-        value = json.loads(source, parse_constant=constant, parse_int=whole, parse_float=real)
+        value = json.loads(
+            source,
+            parse_constant=lambda name: _Refused(name, "a finite number"),
+            parse_int=whole,
+            parse_float=real,
+        )
     except RecursionError:
-        raise ValueError(f"must nest lists and tables at most {MAX_DEPTH} levels deep") from None
-    check_depth(value)
+        raise ValueError(
+            f"the data nests lists and tables more than {MAX_DEPTH} levels deep"
+        ) from None
+    check_tree(value)
     return value
 
 
@@ -157,15 +181,18 @@ def number(lo: float, hi: float | None = None, *, below: bool = False) -> Check:
     """A check: a finite real number (int or float, not a bool) >= ``lo`` and <= ``hi``
     (< ``hi`` when ``below``); it returns a float."""
     upper = "" if hi is None else f" and {'<' if below else '<='} {hi}"
-    what = f"a finite number >= {lo}{upper}"
+    what = f"a number >= {lo}{upper}"
 
     def check(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise TypeError(f"must be {what}, got {show(v)}")
-        if isinstance(v, int) and abs(v) > 2**63:
-            raise ValueError(f"must be {what}, got {show(v)}")
-        x = float(v)
-        if not (math.isfinite(x) and x >= lo and (hi is None or (x < hi if below else x <= hi))):
+        try:
+            x = float(v)
+        except OverflowError:  # an int beyond the floats
+            x = math.inf
+        if not math.isfinite(x):
+            raise ValueError(f"must be a finite number, got {show(v)}")
+        if not (x >= lo and (hi is None or (x < hi if below else x <= hi))):
             raise ValueError(f"must be {what}, got {show(v)}")
         return x
 

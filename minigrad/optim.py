@@ -9,12 +9,13 @@ writes fresh gradients instead of adding to old ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
 from minigrad.errors import ArgumentError, CheckpointError
+from minigrad.files import Check, boolean, integer, number, show
 from minigrad.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "Optimizer"]
@@ -24,10 +25,16 @@ class Optimizer:
     """Base class: holds the parameter list (built once), the hyperparameters and the state.
 
     ``state[i]`` is a dict of arrays and numbers for parameter ``i`` (in the order given).
+    A subclass declares its hyperparameters and its per-parameter state with their checks, so
+    that the constructor, ``load_state_dict`` and a checkpoint all check them the same way.
     """
 
-    #: The hyperparameters a subclass takes, in order; ``state_dict`` stores them.
-    hyper: tuple[str, ...] = ()
+    #: Each hyperparameter and its check, in order; ``state_dict`` stores them.
+    hyper: ClassVar[dict[str, Check]] = {}
+    #: Each per-parameter state number and its check (e.g. Adam's ``step``).
+    state_scalars: ClassVar[dict[str, Check]] = {}
+    #: Each per-parameter state array (of the parameter's shape) and its least value, if any.
+    state_arrays: ClassVar[dict[str, float | None]] = {}
 
     def __init__(self, params: Iterable[Tensor], **hyper: Any) -> None:
         name = type(self).__name__
@@ -50,8 +57,39 @@ class Optimizer:
                 )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ArgumentError(f"{name}: a parameter appears more than once in the list")
-        self.defaults: dict[str, Any] = hyper
+        self.defaults: dict[str, Any] = self.check_hyper(hyper, f"{name}: ")
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    @classmethod
+    def check_hyper(cls, hyper: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """``hyper`` checked against :attr:`hyper` and normalised (numbers become floats).
+
+        Raises:
+            ArgumentError: an unknown, missing or bad value; the message starts with ``where``
+                followed by the hyperparameter's name (``"SGD: lr must be a number >= 0"``).
+        """
+        if not isinstance(hyper, Mapping):
+            raise ArgumentError(f"{where}the hyperparameters must be a table, got {show(hyper)}")
+        for key in hyper:
+            if key not in cls.hyper:
+                raise ArgumentError(
+                    f"{where}{show(key)} is not a hyperparameter of {cls.__name__} "
+                    f"(expected: {', '.join(cls.hyper)})"
+                )
+        out = {}
+        for key, check in cls.hyper.items():
+            if key not in hyper:
+                raise ArgumentError(f"{where}{key} is missing ({check.__doc__})")
+            try:
+                out[key] = check(hyper[key])
+            except (TypeError, ValueError) as exc:
+                raise ArgumentError(f"{where}{key} {exc}") from None
+        cls._check_together(out, where)
+        return out
+
+    @classmethod
+    def _check_together(cls, hyper: dict[str, Any], where: str) -> None:
+        """Rules between hyperparameters (each one alone is already checked)."""
 
     def __getattr__(self, name: str) -> Any:
         defaults = self.__dict__.get("defaults", {})
@@ -66,7 +104,8 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self.defaults["lr"] = _non_negative(type(self).__name__, "lr", value)
+        name = type(self).__name__
+        self.defaults = self.check_hyper({**self.defaults, "lr": value}, f"{name}: ")
 
     def _decayed_grads(self, weight_decay: float) -> Iterator[tuple[Tensor, dict[str, Any], Any]]:
         """``(parameter, its state, g)`` for each parameter with a gradient, where
@@ -96,44 +135,124 @@ class Optimizer:
             ],
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (for the same parameters, in order)."""
+    def check_state_dict(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``state`` against this optimiser without changing anything, and return it as
+        :meth:`load_state_dict` would set it (hyperparameters not in it keep their values).
+
+        Each parameter's state is either empty (not stepped yet) or holds exactly the
+        optimiser's entries: numbers of the right type and range, and finite arrays of the
+        parameter's shape (cast to its dtype).
+
+        Raises:
+            CheckpointError: the message names the optimiser, the entry and the problem.
+        """
         name = type(self).__name__
+        where = f"{name}.load_state_dict:"
+        if not isinstance(state, Mapping):
+            raise CheckpointError(f"{where} the state must be a dict, got {show(state)}")
         if state.get("type", name) != name:
-            raise CheckpointError(f"{name}.load_state_dict: the state is from {state['type']}")
-        per_param = state["state"]
+            kind = state["type"]
+            shown = show(kind)[1:-1] if isinstance(kind, str) else show(kind)
+            raise CheckpointError(f"{where} the state is from {shown}")
+        try:
+            hyper = self.check_hyper(
+                {**self.defaults, **state.get("hyper", {})}, f"{where} hyperparameter "
+            )
+        except ArgumentError as exc:
+            raise CheckpointError(str(exc)) from None
+        per_param = state.get("state")
+        if not isinstance(per_param, (list, tuple)):
+            raise CheckpointError(f"{where} 'state' must be a list, got {show(per_param)}")
         if len(per_param) != len(self.params):
             raise CheckpointError(
-                f"{name}.load_state_dict: the state has {len(per_param)} parameters, "
+                f"{where} the state has {len(per_param)} parameters, "
                 f"this optimiser has {len(self.params)}"
             )
-        for i, (s, p) in enumerate(zip(per_param, self.params, strict=True)):
-            for key, value in s.items():
-                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
-                    raise CheckpointError(
-                        f"{name}.load_state_dict: state {key!r} of parameter {i} ({p.name}) "
-                        f"has shape {value.shape}, the parameter has {p.data.shape}"
-                    )
-                if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
-                    raise CheckpointError(
-                        f"{name}.load_state_dict: state {key!r} of parameter {i} ({p.name}) "
-                        f"has dtype {value.dtype}; expected numbers"
-                    )
-        self.defaults.update(state.get("hyper", {}))
-        self.state = [
-            {k: (v.astype(p.data.dtype) if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-            for s, p in zip(per_param, self.params, strict=True)
+        checked = [
+            self._check_param_state(s, p, i)
+            for i, (s, p) in enumerate(zip(per_param, self.params, strict=True))
         ]
+        return {"type": name, "hyper": hyper, "state": checked}
+
+    def _check_param_state(self, s: Any, p: Tensor, i: int) -> dict[str, Any]:
+        where = f"{type(self).__name__}.load_state_dict: state"
+        of = f"of parameter {i} ({p.name})"
+        if not isinstance(s, Mapping):
+            raise CheckpointError(f"{where} {of} must be a dict, got {show(s)}")
+        keys = {**self.state_scalars, **self.state_arrays}
+        if s and set(s) != set(keys):
+            unknown = [k for k in s if k not in keys]
+            problem = (
+                f"holds the unknown entry {show(unknown[0])}"
+                if unknown
+                else f"lacks {', '.join(repr(k) for k in keys if k not in s)}"
+            )
+            raise CheckpointError(
+                f"{where} {of} {problem} (expected nothing, or all of: {', '.join(keys)})"
+            )
+        out: dict[str, Any] = {}
+        for key, check in self.state_scalars.items():
+            if key in s:
+                try:
+                    out[key] = check(s[key])
+                except (TypeError, ValueError) as exc:
+                    raise CheckpointError(f"{where} {key!r} {of} {exc}") from None
+        for key, least in self.state_arrays.items():
+            if key not in s:
+                continue
+            value = s[key]
+            if not isinstance(value, np.ndarray) or value.shape != p.data.shape:
+                got = value.shape if isinstance(value, np.ndarray) else show(value)
+                raise CheckpointError(
+                    f"{where} {key!r} {of} has shape {got}, the parameter has {p.data.shape}"
+                )
+            if value.dtype.kind not in "fiub":
+                raise CheckpointError(
+                    f"{where} {key!r} {of} has dtype {value.dtype}; expected numbers"
+                )
+            with np.errstate(over="ignore", invalid="ignore"):
+                value = value.astype(p.data.dtype)
+            if not np.isfinite(value).all() or (least is not None and (value < least).any()):
+                bound = "" if least is None else f" and >= {least}"
+                raise CheckpointError(
+                    f"{where} {key!r} {of} must hold finite numbers{bound} "
+                    f"(in {p.data.dtype}); it holds {_first_bad(value, least)}"
+                )
+            out[key] = value
+        return out
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (for the same parameters, in order).
+
+        Everything is checked (:meth:`check_state_dict`) before anything changes, so a state
+        that does not fit leaves the optimiser as it was.
+        """
+        checked = self.check_state_dict(state)
+        self.defaults, self.state = checked["hyper"], checked["state"]
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
 
 
-def _non_negative(opt: str, name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-        raise ArgumentError(f"{opt}: {name} must be a number >= 0, got {value!r}")
-    return float(value)
+def _first_bad(value: np.ndarray, least: float | None) -> str:
+    bad = ~np.isfinite(value) if least is None else ~np.isfinite(value) | (value < least)
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{value[index]} at {list(index)}"
+
+
+def _betas(v: Any) -> list[float]:
+    """a pair of numbers in [0, 1)"""
+    one = number(0, 1, below=True)
+    try:
+        if not isinstance(v, (list, tuple)) or len(v) != 2:
+            raise TypeError
+        return [one(b) for b in v]
+    except (TypeError, ValueError):
+        raise ValueError(f"must be in [0, 1), got {show(v)}") from None
+
+
+_NON_NEGATIVE = number(0)
 
 
 class SGD(Optimizer):
@@ -156,7 +275,13 @@ class SGD(Optimizer):
     array([0.8, 1.6])
     """
 
-    hyper = ("lr", "momentum", "weight_decay", "nesterov")
+    hyper: ClassVar[dict[str, Check]] = {
+        "lr": _NON_NEGATIVE,
+        "momentum": _NON_NEGATIVE,
+        "weight_decay": _NON_NEGATIVE,
+        "nesterov": boolean,
+    }
+    state_arrays: ClassVar[dict[str, float | None]] = {"momentum_buffer": None}
 
     def __init__(
         self,
@@ -166,14 +291,14 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        lr = _non_negative("SGD", "lr", lr)
-        momentum = _non_negative("SGD", "momentum", momentum)
-        weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
-        if nesterov and momentum == 0:
-            raise ArgumentError("SGD: nesterov=True needs momentum > 0")
         super().__init__(
-            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=bool(nesterov)
+            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov
         )
+
+    @classmethod
+    def _check_together(cls, hyper: dict[str, Any], where: str) -> None:
+        if hyper["nesterov"] and hyper["momentum"] == 0:
+            raise ArgumentError(f"{where}nesterov=True needs momentum > 0")
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
@@ -213,7 +338,14 @@ class Adam(Optimizer):
     array([ 0.9, -1.1])
     """
 
-    hyper = ("lr", "betas", "eps", "weight_decay")
+    hyper: ClassVar[dict[str, Check]] = {
+        "lr": _NON_NEGATIVE,
+        "betas": _betas,
+        "eps": _NON_NEGATIVE,
+        "weight_decay": _NON_NEGATIVE,
+    }
+    state_scalars: ClassVar[dict[str, Check]] = {"step": integer(1, 2**63 - 1)}
+    state_arrays: ClassVar[dict[str, float | None]] = {"exp_avg": None, "exp_avg_sq": 0.0}
 
     def __init__(
         self,
@@ -223,13 +355,7 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        lr = _non_negative("Adam", "lr", lr)
-        b1, b2 = (float(b) for b in betas)
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ArgumentError(f"Adam: betas must be in [0, 1), got {tuple(betas)}")
-        eps = _non_negative("Adam", "eps", eps)
-        weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
-        super().__init__(params, lr=lr, betas=[b1, b2], eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""

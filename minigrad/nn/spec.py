@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.errors import ShapeError, SpecError
-from minigrad.files import Check, boolean, check_depth, choice, integer, show, text
+from minigrad.files import Check, boolean, check_tree, choice, integer, show, text
 from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU
 from minigrad.nn.module import Module, Sequential, Shape
 from minigrad.ops.conv import output_size
@@ -285,9 +285,9 @@ def validate_spec(
     if not isinstance(spec, Mapping):
         raise fail(f"a spec must be a table (dict), got {type(spec).__name__}")
     try:
-        check_depth(spec)
+        check_tree(spec)
     except ValueError as exc:
-        raise fail(f"a spec {exc}") from None
+        raise fail(str(exc)) from None
     unknown = sorted(map(show, set(spec) - _TOP_LEVEL))
     if unknown:
         raise fail(
