@@ -49,7 +49,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam}
 #: The largest epoch number a checkpoint may hold.
 MAX_EPOCH = 10**9
 #: The largest metadata member read (JSON of the spec, history and extra data).
-MAX_META_BYTES = 64 << 20
+MAX_META_BYTES = 16 << 20
 _EPOCH = integer(0, MAX_EPOCH)
 
 
