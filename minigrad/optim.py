@@ -176,7 +176,7 @@ class Optimizer:
 
     def _check_param_state(self, s: Any, p: Tensor, i: int) -> dict[str, Any]:
         where = f"{type(self).__name__}.load_state_dict: state"
-        of = f"of parameter {i} ({p.name})"
+        of = f"of parameter {i}" + (f" ({p.name})" if p.name else "")
         if not isinstance(s, Mapping):
             raise CheckpointError(f"{where} {of} must be a dict, got {show(s)}")
         keys = {**self.state_scalars, **self.state_arrays}
@@ -213,7 +213,7 @@ class Optimizer:
             with np.errstate(over="ignore", invalid="ignore"):
                 value = value.astype(p.data.dtype)
             if not np.isfinite(value).all() or (least is not None and (value < least).any()):
-                bound = "" if least is None else f" and >= {least}"
+                bound = "" if least is None else f" and >= {least:g}"
                 raise CheckpointError(
                     f"{where} {key!r} {of} must hold finite numbers{bound} "
                     f"(in {p.data.dtype}); it holds {_first_bad(value, least)}"
