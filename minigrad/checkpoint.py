@@ -320,7 +320,7 @@ class _Reader:
         if not isinstance(om, dict):
             raise self.damaged("optimizer", f"must be a table, got {show(om)}")
         kind = om.get("type")
-        if kind not in OPTIMIZERS:
+        if not isinstance(kind, str) or kind not in OPTIMIZERS:
             raise self.fail(f"unknown optimiser type {show(kind)}")
         cls = OPTIMIZERS[kind]
         for key in ("scalars", "hyper"):

@@ -143,6 +143,11 @@ def _read_idx(path: Path, stream: BinaryIO, size: int | None) -> np.ndarray:
         raise DataError(f"{path}: truncated header ({4 + len(sizes)} bytes, need {header})")
     shape = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(ndim))
     dtype = _IDX_TYPES[type_code]
+    if math.prod(s or 1 for s in shape) * dtype.itemsize >= 2**63:
+        raise DataError(
+            f"{path}: the IDX header's sizes {' x '.join(map(str, shape))} describe an array "
+            "too large to exist"
+        )
     expected = math.prod(shape) * dtype.itemsize
     # An uncompressed file's size says everything before any data is read.
     data = _read_up_to(stream, expected + 1) if size is None or size == header + expected else b""
