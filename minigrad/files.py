@@ -16,7 +16,7 @@ and whose docstring names what it expects. The caller turns that into the error 
 Traceback (most recent call last):
 ValueError: must be >= 1, got 0
 >>> show(10**5000)
-'<an integer of 5001 digits>'
+'<an integer of 5,001 digits>'
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class _Short(reprlib.Repr):
 
     def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() > 100:
-            return f"<an integer of {_digits(x)} digits>"
+            return f"<an integer of {_digits(x):,} digits>"
         return repr(x)
 
 

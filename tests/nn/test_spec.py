@@ -178,7 +178,7 @@ def nested(levels, leaf=3):
         (with_layer(3, type="Linear", out_features=nested(100_000)), "more than 32 levels deep"),
         (base(description=nested(5000)), r"description(\[0\])+ nests lists and tables"),
         (base(description=["a"]), "'description' must be a non-empty string, got \\['a'\\]"),
-        (with_layer(3, type="Linear", out_features=10**5000), "got <an integer of 5001 digits>"),
+        (with_layer(3, type="Linear", out_features=10**5000), "got <an integer of 5,001 digits>"),
         (with_layer(3, type="Linear", out_features=2**31), "must be <= 2,147,483,647"),
         (with_layer(0, type="Conv2d", out_channels=2, kernel_size=[3, 10**40]), "must be <="),
         (base(input_shape=[1, 8, 2**40]), "each at most 2,147,483,647"),
