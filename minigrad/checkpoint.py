@@ -35,8 +35,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from minigrad.arguments import integer, show
 from minigrad.errors import ArgumentError, CheckpointError, SpecError, StateDictError
-from minigrad.files import check_tree, integer, loads_json, show
+from minigrad.files import check_tree, loads_json
 from minigrad.nn.module import Module, Sequential
 from minigrad.nn.spec import from_spec, infer_shapes, validate_spec
 from minigrad.optim import SGD, Adam, Optimizer
@@ -50,7 +51,14 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam}
 MAX_EPOCH = 10**9
 #: The largest metadata member read (JSON of the spec, history and extra data).
 MAX_META_BYTES = 16 << 20
-_EPOCH = integer(0, MAX_EPOCH)
+
+
+def _epoch(where: str, argument: str, value: Any) -> int:
+    return integer(where, argument, value, 0, maximum=MAX_EPOCH, text=True)
+
+
+def _version(where: str, argument: str, value: Any) -> int:
+    return integer(where, argument, value, 1, text=True)
 
 
 @dataclass
@@ -172,10 +180,7 @@ def save_checkpoint(
             scalars.append(kept)
         optim_meta = {"type": state["type"], "hyper": state["hyper"], "scalars": scalars}
     records = getattr(history, "records", history) or []
-    try:
-        epoch = _EPOCH(epoch)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"save_checkpoint: epoch {exc}") from None
+    epoch = _epoch("save_checkpoint", "epoch", epoch)
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -268,10 +273,10 @@ class _Reader:
             raise self.fail(f"damaged metadata (ValueError: {exc})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise self.fail("not a minigrad checkpoint")
-        version = self.field(meta, "version", integer(1))
+        version = self.field(meta, "version", _version)
         if version > VERSION:
             raise self.fail(f"written by a newer minigrad (format version {version}); upgrade")
-        epoch = self.field(meta, "epoch", _EPOCH)
+        epoch = self.field(meta, "epoch", _epoch)
         spec = meta.get("spec")
         params_expected: dict[str, tuple[int, ...]] | None = None
         if spec is not None:
@@ -312,9 +317,9 @@ class _Reader:
         if key not in table:
             raise self.fail(f"damaged metadata (KeyError: {where + key!r} is missing)")
         try:
-            return check(table[key])
-        except (TypeError, ValueError) as exc:
-            raise self.damaged(where + key, str(exc)) from None
+            return check("", where + key, table[key])
+        except ArgumentError as exc:
+            raise self.fail(f"damaged metadata (ValueError: {exc})") from None
 
     def optimizer(self, om: Any, params: dict[str, np.ndarray]) -> dict[str, Any]:
         if not isinstance(om, dict):
@@ -327,7 +332,7 @@ class _Reader:
             if key not in om:
                 raise self.fail(f"damaged metadata (KeyError: {key!r} is missing from optimizer)")
         try:
-            hyper = cls.check_hyper(om["hyper"], "optimizer.hyper.")
+            hyper = cls.check_hyper(om["hyper"], "", "optimizer.hyper.")
         except ArgumentError as exc:
             raise self.fail(f"damaged metadata (ValueError: {exc})") from None
         scalars = om["scalars"]

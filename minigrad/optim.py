@@ -9,16 +9,18 @@ writes fresh gradients instead of adding to old ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
+from minigrad.arguments import boolean, fraction, integer, non_negative, show
 from minigrad.errors import ArgumentError, CheckpointError
-from minigrad.files import Check, boolean, integer, number, show
 from minigrad.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "Optimizer"]
+
+Check = Callable[[str, str, Any], Any]  # (where, argument, value) -> the value, or raise
 
 
 class Optimizer:
@@ -57,38 +59,35 @@ class Optimizer:
                 )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ArgumentError(f"{name}: a parameter appears more than once in the list")
-        self.defaults: dict[str, Any] = self.check_hyper(hyper, f"{name}: ")
+        self.defaults: dict[str, Any] = self.check_hyper(hyper, name)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     @classmethod
-    def check_hyper(cls, hyper: Mapping[str, Any], where: str) -> dict[str, Any]:
+    def check_hyper(cls, hyper: Mapping[str, Any], where: str, prefix: str = "") -> dict[str, Any]:
         """``hyper`` checked against :attr:`hyper` and normalised (numbers become floats).
 
         Raises:
-            ArgumentError: an unknown, missing or bad value; the message starts with ``where``
-                followed by the hyperparameter's name (``"SGD: lr must be a number >= 0"``).
+            ArgumentError: an unknown, missing or bad value; the message is
+                ``"<where>: <prefix><name> ..."`` (``"SGD: lr must be a number >= 0, ..."``).
         """
+        at = f"{where}: {prefix}" if where else prefix
         if not isinstance(hyper, Mapping):
-            raise ArgumentError(f"{where}the hyperparameters must be a table, got {show(hyper)}")
+            raise ArgumentError(f"{at}the hyperparameters must be a table, got {show(hyper)}")
         for key in hyper:
             if key not in cls.hyper:
                 raise ArgumentError(
-                    f"{where}{show(key)} is not a hyperparameter of {cls.__name__} "
+                    f"{at}{show(key)} is not a hyperparameter of {cls.__name__} "
                     f"(expected: {', '.join(cls.hyper)})"
                 )
-        out = {}
-        for key, check in cls.hyper.items():
-            if key not in hyper:
-                raise ArgumentError(f"{where}{key} is missing ({check.__doc__})")
-            try:
-                out[key] = check(hyper[key])
-            except (TypeError, ValueError) as exc:
-                raise ArgumentError(f"{where}{key} {exc}") from None
-        cls._check_together(out, where)
+        missing = [key for key in cls.hyper if key not in hyper]
+        if missing:
+            raise ArgumentError(f"{at}{missing[0]} is missing")
+        out = {key: check(where, prefix + key, hyper[key]) for key, check in cls.hyper.items()}
+        cls._check_together(out, at)
         return out
 
     @classmethod
-    def _check_together(cls, hyper: dict[str, Any], where: str) -> None:
+    def _check_together(cls, hyper: dict[str, Any], at: str) -> None:
         """Rules between hyperparameters (each one alone is already checked)."""
 
     def __getattr__(self, name: str) -> Any:
@@ -104,8 +103,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        name = type(self).__name__
-        self.defaults = self.check_hyper({**self.defaults, "lr": value}, f"{name}: ")
+        self.defaults = self.check_hyper({**self.defaults, "lr": value}, type(self).__name__)
 
     def _decayed_grads(self, weight_decay: float) -> Iterator[tuple[Tensor, dict[str, Any], Any]]:
         """``(parameter, its state, g)`` for each parameter with a gradient, where
@@ -154,10 +152,11 @@ class Optimizer:
             kind = state["type"]
             shown = show(kind)[1:-1] if isinstance(kind, str) else show(kind)
             raise CheckpointError(f"{where} the state is from {shown}")
+        hyper = state.get("hyper", {})
+        if not isinstance(hyper, Mapping):
+            raise CheckpointError(f"{where} 'hyper' must be a dict, got {show(hyper)}")
         try:
-            hyper = self.check_hyper(
-                {**self.defaults, **state.get("hyper", {})}, f"{where} hyperparameter "
-            )
+            hyper = self.check_hyper({**self.defaults, **hyper}, where[:-1], "hyperparameter ")
         except ArgumentError as exc:
             raise CheckpointError(str(exc)) from None
         per_param = state.get("state")
@@ -175,7 +174,8 @@ class Optimizer:
         return {"type": name, "hyper": hyper, "state": checked}
 
     def _check_param_state(self, s: Any, p: Tensor, i: int) -> dict[str, Any]:
-        where = f"{type(self).__name__}.load_state_dict: state"
+        name = type(self).__name__
+        where = f"{name}.load_state_dict: state"
         of = f"of parameter {i}" + (f" ({p.name})" if p.name else "")
         if not isinstance(s, Mapping):
             raise CheckpointError(f"{where} {of} must be a dict, got {show(s)}")
@@ -194,9 +194,9 @@ class Optimizer:
         for key, check in self.state_scalars.items():
             if key in s:
                 try:
-                    out[key] = check(s[key])
-                except (TypeError, ValueError) as exc:
-                    raise CheckpointError(f"{where} {key!r} {of} {exc}") from None
+                    out[key] = check(f"{name}.load_state_dict", f"state {key!r} {of}", s[key])
+                except ArgumentError as exc:
+                    raise CheckpointError(str(exc)) from None
         for key, least in self.state_arrays.items():
             if key not in s:
                 continue
@@ -241,18 +241,20 @@ def _first_bad(value: np.ndarray, least: float | None) -> str:
     return f"{value[index]} at {list(index)}"
 
 
-def _betas(v: Any) -> list[float]:
-    """a pair of numbers in [0, 1)"""
-    one = number(0, 1, below=True)
-    try:
-        if not isinstance(v, (list, tuple)) or len(v) != 2:
-            raise TypeError
-        return [one(b) for b in v]
-    except (TypeError, ValueError):
-        raise ValueError(f"must be in [0, 1), got {show(v)}") from None
+def _rate(where: str, argument: str, value: Any) -> float:
+    return non_negative(where, argument, value, finite=True)
 
 
-_NON_NEGATIVE = number(0)
+def _betas(where: str, argument: str, value: Any) -> list[float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        subject = f"{where}: {argument}" if where else argument
+        what = f"{subject} must be a pair of numbers in [0, 1)"
+        raise ArgumentError(f"{what}, got {show(value)} ({type(value).__name__})")
+    return [fraction(where, argument, b) for b in value]
+
+
+def _step(where: str, argument: str, value: Any) -> int:
+    return integer(where, argument, value, 1)
 
 
 class SGD(Optimizer):
@@ -276,9 +278,9 @@ class SGD(Optimizer):
     """
 
     hyper: ClassVar[dict[str, Check]] = {
-        "lr": _NON_NEGATIVE,
-        "momentum": _NON_NEGATIVE,
-        "weight_decay": _NON_NEGATIVE,
+        "lr": _rate,
+        "momentum": _rate,
+        "weight_decay": _rate,
         "nesterov": boolean,
     }
     state_arrays: ClassVar[dict[str, float | None]] = {"momentum_buffer": None}
@@ -296,9 +298,9 @@ class SGD(Optimizer):
         )
 
     @classmethod
-    def _check_together(cls, hyper: dict[str, Any], where: str) -> None:
+    def _check_together(cls, hyper: dict[str, Any], at: str) -> None:
         if hyper["nesterov"] and hyper["momentum"] == 0:
-            raise ArgumentError(f"{where}nesterov=True needs momentum > 0")
+            raise ArgumentError(f"{at}nesterov=True needs momentum > 0")
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
@@ -339,12 +341,12 @@ class Adam(Optimizer):
     """
 
     hyper: ClassVar[dict[str, Check]] = {
-        "lr": _NON_NEGATIVE,
+        "lr": _rate,
         "betas": _betas,
-        "eps": _NON_NEGATIVE,
-        "weight_decay": _NON_NEGATIVE,
+        "eps": _rate,
+        "weight_decay": _rate,
     }
-    state_scalars: ClassVar[dict[str, Check]] = {"step": integer(1, 2**63 - 1)}
+    state_scalars: ClassVar[dict[str, Check]] = {"step": _step}
     state_arrays: ClassVar[dict[str, float | None]] = {"exp_avg": None, "exp_avg_sq": 0.0}
 
     def __init__(

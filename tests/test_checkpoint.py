@@ -349,9 +349,9 @@ def deep(levels):
         (raw_field("epoch", "NaN"), "epoch must be a finite number, got NaN"),
         (raw_field("epoch", "1e999"), "epoch must be a finite number, got '1e999'"),
         (raw_field("epoch", "9" * 5000), "epoch must be an integer of at most 20 digits"),
-        (raw_field("epoch", "-1"), "epoch must be >= 0, got -1"),
+        (raw_field("epoch", "-1"), "epoch must be an integer from 0 to 1,000,000,000, got -1"),
         (raw_field("epoch", "1.5"), "epoch must be an integer, got 1.5"),
-        (raw_field("epoch", "10000000000"), "epoch must be <= 1,000,000,000"),
+        (raw_field("epoch", "10000000000"), "epoch must be an integer from 0 to 1,000,000,000"),
         (raw_field("version", '"1"'), "version must be an integer, got '1'"),
         (raw_field("extra", deep(40)), "extra.* nests lists and tables more than 32 levels"),
         (raw_field("extra", deep(100_000)), "nests lists and tables more than 32 levels"),
@@ -397,15 +397,21 @@ def test_every_metadata_value_is_checked_before_use(adam_file, damage, message):
     ("change", "message"),
     [
         (set_field("optimizer", "scalars", 0, "step", "one"), r"scalars\[0\]\.step must be an"),
-        (set_field("optimizer", "scalars", 1, "step", 0), r"scalars\[1\]\.step must be >= 1"),
-        (set_field("optimizer", "scalars", 0, "step", 2.5), "step must be an integer, got 2.5"),
+        (
+            set_field("optimizer", "scalars", 1, "step", 0),
+            r"scalars\[1\]\.step must be an int >= 1, got 0",
+        ),
+        (set_field("optimizer", "scalars", 0, "step", 2.5), "step must be an int, got 2.5"),
         (set_field("optimizer", "scalars", 0, "lr", 1), r"scalars\[0\] holds 'lr', not a state"),
         (set_field("optimizer", "scalars", [{}]), "a list of one table per parameter .2."),
         (set_field("optimizer", "scalars", 0, 7), r"scalars\[0\] must be a table, got 7"),
         (set_field("optimizer", "hyper", "lr", -1), "optimizer.hyper.lr must be a number >= 0"),
         (set_field("optimizer", "hyper", "lr", "x"), "optimizer.hyper.lr must be a number >= 0"),
-        (set_field("optimizer", "hyper", "betas", [0.9]), r"betas must be in \[0, 1\)"),
-        (set_field("optimizer", "hyper", "betas", "ab"), r"betas must be in \[0, 1\)"),
+        (
+            set_field("optimizer", "hyper", "betas", [0.9]),
+            r"hyper\.betas must be a pair of numbers in \[0, 1\)",
+        ),
+        (set_field("optimizer", "hyper", "betas", "ab"), r"betas must be a pair of numbers"),
         (set_field("optimizer", "hyper", "eps", None), "eps must be a number >= 0, got None"),
         (set_field("optimizer", "hyper", "foo", 1), "'foo' is not a hyperparameter of Adam"),
         (set_field("optimizer", "hyper", {}), "optimizer.hyper.lr is missing"),
@@ -442,7 +448,7 @@ def test_sgd_nesterov_settings_are_checked_together(tmp_path):
     with pytest.raises(CheckpointError, match="nesterov=True needs momentum > 0"):
         load_checkpoint(path)
     edit(path, set_field("optimizer", "hyper", "nesterov", "yes"))
-    with pytest.raises(CheckpointError, match="nesterov must be true or false, got 'yes'"):
+    with pytest.raises(CheckpointError, match="nesterov must be a bool, got 'yes'"):
         load_checkpoint(path)
 
 
@@ -568,6 +574,6 @@ def test_a_checkpoint_that_cannot_be_loaded_is_not_saved(tmp_path):
         save_checkpoint(tmp_path / "c.npz", model, opt, history=[{"val_loss": math.nan}])
     with pytest.raises(ArgumentError, match="nests lists and tables more than 32 levels deep"):
         save_checkpoint(tmp_path / "c.npz", model, extra={"x": json.loads(deep(40))})
-    with pytest.raises(ArgumentError, match="save_checkpoint: epoch must be >= 0, got -1"):
+    with pytest.raises(ArgumentError, match="save_checkpoint: epoch must be an integer from 0 to"):
         save_checkpoint(tmp_path / "c.npz", model, epoch=-1)
     assert not (tmp_path / "c.npz").exists()

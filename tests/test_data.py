@@ -276,7 +276,7 @@ def header(code, shape):
         (bytes([0, 0, 0x08, 255]), "declares 255 dimensions"),
         (
             header(0x0E, [2**32 - 1] * 3) + b"\x00" * 8,
-            r"file is truncated: the header says 4294967295 x 4294967295 x 4294967295 values",
+            r"the IDX header's sizes 4294967295 x 4294967295 x 4294967295 describe an array too large",
         ),
     ],
     ids=[

@@ -40,8 +40,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from minigrad.errors import ShapeError, SpecError
-from minigrad.files import Check, boolean, check_tree, choice, integer, show, text
+from minigrad.arguments import (
+    FLOAT_DTYPES,
+    boolean,
+    choice,
+    int_or_pair,
+    integer,
+    positive_int,
+    show,
+    text,
+)
+from minigrad.errors import ArgumentError, ShapeError, SpecError
+from minigrad.files import check_tree
 from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU
 from minigrad.nn.module import Module, Sequential, Shape
 from minigrad.ops.conv import output_size
@@ -70,20 +80,33 @@ MAX_PARAMETERS = 2**32
 MAX_FILE_BYTES = 1 << 20
 
 Args = Mapping[str, Any]
+Check = Callable[[str, str, Any], Any]  # (where, argument, value) -> the value, or raise
+
+
+def _check(what: str, check: Callable[..., Any], *extra: Any, **options: Any) -> Check:
+    """An argument check of :mod:`minigrad.arguments`, worded for a file (``text=True``)."""
+
+    def run(where: str, argument: str, v: Any) -> Any:
+        value = check(where, argument, v, *extra, text=True, **options)
+        if isinstance(value, tuple):  # int_or_pair: keep the spec's own int or [h, w]
+            return list(value) if isinstance(v, (list, tuple)) else value[0]
+        return value
+
+    run.__doc__ = what
+    return run
+
+
+def _choice(options: tuple[str, ...]) -> Check:
+    def run(where: str, argument: str, v: Any) -> str:
+        return choice(where, argument, v, options)
+
+    run.__doc__ = "one of " + ", ".join(options)
+    return run
 
 
 def _int_or_pair(minimum: int) -> Check:
-    one = integer(minimum, MAX_SIZE)
-
-    def check(v: Any) -> int | list[int]:
-        if isinstance(v, list):
-            if len(v) != 2:
-                raise ValueError(f"must be an integer or a pair [h, w], got {show(v)}")
-            return [one(x) for x in v]
-        return one(v)
-
-    check.__doc__ = f"an integer >= {minimum} or a pair [h, w]"
-    return check
+    what = f"an integer >= {minimum} or a pair [h, w]"
+    return _check(what, int_or_pair, minimum, maximum=MAX_SIZE)
 
 
 def _pair(v: int | list[int]) -> tuple[int, int]:
@@ -160,7 +183,8 @@ class _LayerType(NamedTuple):
     parametric: bool = False  # takes init, dtype and rng
 
 
-_POS = integer(1, MAX_SIZE)
+_POS = _check("an integer >= 1", positive_int, maximum=MAX_SIZE)
+_BOOL = _check("true or false", boolean)
 
 #: The layer types a spec may use, with their arguments.
 LAYER_TYPES: dict[str, _LayerType] = {
@@ -171,8 +195,8 @@ LAYER_TYPES: dict[str, _LayerType] = {
             "in_channels": _POS,
             "stride": _int_or_pair(1),
             "padding": _int_or_pair(0),
-            "bias": boolean,
-            "init": choice(INITS),
+            "bias": _BOOL,
+            "init": _choice(INITS),
         },
         output_shape=_conv2d,
         params=_conv2d_params,
@@ -182,21 +206,28 @@ LAYER_TYPES: dict[str, _LayerType] = {
     "Linear": _LayerType(
         Linear,
         required={"out_features": _POS},
-        optional={"in_features": _POS, "bias": boolean, "init": choice(INITS)},
+        optional={"in_features": _POS, "bias": _BOOL, "init": _choice(INITS)},
         output_shape=_linear,
         params=_linear_params,
         inferred=("in_features", lambda shape: shape[-1]),
         parametric=True,
     ),
     "ReLU": _LayerType(ReLU, {}, {}),
-    "Flatten": _LayerType(Flatten, {}, {"start_axis": integer(1, 64)}, output_shape=_flatten),
+    "Flatten": _LayerType(
+        Flatten,
+        {},
+        {"start_axis": _check("an integer axis >= 1", integer, 1, maximum=64)},
+        output_shape=_flatten,
+    ),
     "MaxPool2d": _LayerType(
         MaxPool2d,
         {"kernel_size": _int_or_pair(1)},
         {"stride": _int_or_pair(1)},
         output_shape=_max_pool2d,
     ),
-    "LogSoftmax": _LayerType(LogSoftmax, {}, {"axis": integer(-64, 64)}),
+    "LogSoftmax": _LayerType(
+        LogSoftmax, {}, {"axis": _check("an integer axis", integer, -64, maximum=64)}
+    ),
 }
 
 
@@ -230,8 +261,6 @@ def infer_shapes(spec: Mapping[str, Any]) -> list[LayerShapes]:
 # ----------------------------------------------------------------- reading and checking
 
 _TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers"}
-_DTYPES = ("float32", "float64")
-_NAME, _DESCRIPTION = text(200), text(2000, lines=True)
 _FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -297,12 +326,12 @@ def validate_spec(
         if key not in spec and not (key == "input_shape" and input_shape is not None):
             raise fail(f"missing top-level key {key!r}")
     out: dict[str, Any] = {}
-    for key, check in (("name", _NAME), ("description", _DESCRIPTION)):
+    for key, length in (("name", 200), ("description", 2000)):
         if key in spec:
             try:
-                out[key] = check(spec[key])
-            except (TypeError, ValueError) as exc:
-                raise fail(f"{key!r} {exc}") from None
+                out[key] = text(source, repr(key), spec[key], length, lines=key != "name")
+            except ArgumentError as exc:
+                raise SpecError(str(exc)) from exc
     shape_value = spec["input_shape"] if input_shape is None else list(input_shape)
     if (
         not isinstance(shape_value, (list, tuple))
@@ -317,8 +346,10 @@ def validate_spec(
             f"most {MAX_SIZE:,}), got {show(shape_value)}"
         )
     dtype = spec.get("dtype", "float32")
-    if not isinstance(dtype, str) or dtype not in _DTYPES:
-        raise fail(f"'dtype' must be one of {', '.join(_DTYPES)}, got {show(dtype)}")
+    try:
+        choice(source, "'dtype'", dtype, FLOAT_DTYPES)
+    except ArgumentError as exc:
+        raise SpecError(str(exc)) from exc
     layers = spec["layers"]
     if not isinstance(layers, list) or not layers:
         raise fail("'layers' must be a non-empty list of tables ([[layers]] in TOML)")
@@ -351,9 +382,11 @@ def validate_spec(
                     kind,
                 )
             try:
-                args[key] = allowed[key](value)
-            except (TypeError, ValueError) as exc:
-                raise fail(f"argument {key!r} {exc}", index, kind) from None
+                args[key] = allowed[key](
+                    f"{source}: layer {index} ({kind})", f"argument {key!r}", value
+                )
+            except ArgumentError as exc:
+                raise SpecError(str(exc)) from exc
         for key, check in lt.required.items():
             if key not in args:
                 raise fail(f"missing argument {key!r} ({check.__doc__})", index, kind)
