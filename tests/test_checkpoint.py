@@ -4,7 +4,6 @@ import io
 import json
 import math
 import re
-import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -14,8 +13,9 @@ import pytest
 import minigrad
 from minigrad import data, nn, optim
 from minigrad.checkpoint import load_checkpoint, save_checkpoint
-from minigrad.errors import ArgumentError, CheckpointError, MinigradError
+from minigrad.errors import ArgumentError, CheckpointError
 from minigrad.train import fit
+from tests.memory import peak_memory
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -476,20 +476,6 @@ def write_zip(path, members, bombs=()):
                 for _ in range(zeros >> 20):
                     f.write(block)
     return path
-
-
-def peak_memory(fn):
-    """The peak of Python-allocated memory (bytes) while ``fn`` runs; its error, if any."""
-    tracemalloc.start()
-    try:
-        try:
-            fn()
-            error = None
-        except MinigradError as exc:
-            error = exc
-        return tracemalloc.get_traced_memory()[1], error
-    finally:
-        tracemalloc.stop()
 
 
 ZEROS = 64 << 20  # a hostile member's size once decompressed (its file holds ~64 KiB)

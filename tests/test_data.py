@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import re
 import threading
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from minigrad import data
 from minigrad.errors import DataError
+from tests.memory import peak_memory
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -297,8 +299,6 @@ def test_a_hostile_idx_header_is_a_data_error(tmp_path, raw, message, gz):
 
 def test_a_gzipped_idx_file_is_read_no_further_than_its_header_says(tmp_path):
     """10 labels then 64 MiB of zeros: refused after reading 11 bytes of data, not 64 MiB."""
-    import tracemalloc
-
     path = tmp_path / "labels-idx1-ubyte.gz"
     with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(header(0x08, [10]) + bytes(10))
@@ -306,28 +306,17 @@ def test_a_gzipped_idx_file_is_read_no_further_than_its_header_says(tmp_path):
         for _ in range(64):
             f.write(block)
     assert path.stat().st_size < 1 << 20
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataError, match=r"longer than its header says: .*found more than 10"):
-            data.read_idx(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak, error = peak_memory(lambda: data.read_idx(path))
+    assert isinstance(error, DataError)
+    assert re.search(r"longer than its header says: .*found more than 10 bytes", str(error))
     assert peak < 1 << 20, f"{peak:,} bytes"
 
 
 def test_an_uncompressed_idx_file_of_the_wrong_size_is_refused_before_reading(tmp_path):
-    import tracemalloc
-
     path = tmp_path / "labels-idx1-ubyte"
     with path.open("wb") as f:
         f.write(header(0x08, [10]) + bytes(10))
         f.truncate(64 << 20)  # a sparse file: 64 MiB long, nothing on disk
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataError, match=r"found 67,108,856 bytes"):
-            data.read_idx(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak, error = peak_memory(lambda: data.read_idx(path))
+    assert isinstance(error, DataError) and "found 67,108,856 bytes" in str(error)
     assert peak < 1 << 20, f"{peak:,} bytes"

@@ -1,7 +1,6 @@
 """Declarative specs: the models in models/, inference of sizes, and clear errors."""
 
 import re
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 import minigrad
 from minigrad import nn, optim
 from minigrad.errors import SpecError
+from tests.memory import peak_memory
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -262,14 +262,11 @@ def test_checking_a_spec_allocates_no_weights():
         input_shape=[1, 2048, 2048],
         layers=[{"type": "Flatten"}, {"type": "Linear", "out_features": 4}],
     )
-    tracemalloc.start()
-    try:
-        spec = nn.validate_spec(huge)
-        table = nn.summary(spec, print_fn=None)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert table.total_params == 2048 * 2048 * 4 + 4
+    tables = []
+    peak, error = peak_memory(
+        lambda: tables.append(nn.summary(nn.validate_spec(huge), print_fn=None))
+    )
+    assert error is None and tables[0].total_params == 2048 * 2048 * 4 + 4
     assert peak < 1 << 20, f"{peak:,} bytes"
 
 
