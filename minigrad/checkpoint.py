@@ -362,7 +362,7 @@ class _Reader:
                 member = f"optim:{i}:{key}"
                 if member in self.members:
                     entry[key] = self.array(
-                        member, shape=param.shape, max_itemsize=param.dtype.itemsize
+                        member, param.shape, max_itemsize=param.dtype.itemsize, of="its parameter"
                     )
             state.append(entry)
         return {"type": kind, "hyper": hyper, "state": state}
@@ -394,10 +394,12 @@ class _Reader:
         kinds: str | None = None,
         max_itemsize: int | None = None,
         max_bytes: int | None = None,
+        of: str = "the stored model spec",
     ) -> np.ndarray:
         """Read one ``.npy`` member: its header first, then exactly the data it declares.
 
-        ``shape``, ``kinds`` (dtype kinds) and ``max_itemsize`` are what the member must have;
+        ``shape`` (declared by ``of``), ``kinds`` (dtype kinds) and ``max_itemsize`` are what
+        the member must have;
         without ``shape`` (a checkpoint without a spec) the data may not be larger than the
         file. The member's declared size in the zip directory must match its header.
         """
@@ -410,8 +412,7 @@ class _Reader:
                 raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
             if shape is not None and header_shape != tuple(shape):
                 raise self.fail(
-                    f"{what} has shape {header_shape} in the file, but the stored model spec "
-                    f"declares {tuple(shape)}"
+                    f"{what} has shape {header_shape} in the file, but {of} has {tuple(shape)}"
                 )
             if kinds is not None and dtype.kind not in kinds:
                 raise self.fail(f"{what} has dtype {dtype}; expected text")
@@ -421,7 +422,7 @@ class _Reader:
                     f"the model's {max_itemsize}-byte numbers"
                 )
             nbytes = math.prod(header_shape) * dtype.itemsize
-            limit = max_bytes if max_bytes is not None else (None if shape else self.file_size)
+            limit = max_bytes if max_bytes is not None or shape is not None else self.file_size
             if limit is not None and nbytes > limit:
                 raise self.fail(f"{what} declares {nbytes:,} bytes of data, more than {limit:,}")
             if info.file_size != header_bytes + nbytes:
