@@ -3,7 +3,10 @@
 Ops, layers, model specs, optimisers, the data loader, the graph renderer and the command line
 all call these helpers, so one mistake gets one error class and one message everywhere::
 
-    <where>: <argument> must be <what>, got <value!r> (<type>)
+    <where>: <argument> must be <what>, got <value> (<type>)
+
+where ``<value>`` is :func:`show`: the ``repr``, cut short for a long string, a long or deeply
+nested list, or an integer of thousands of digits (whose ``repr`` would itself fail).
 
 A value of the wrong kind (``stride=1.5``, ``in_features="3"``) is an
 :class:`~minigrad.errors.ArgumentError`; a value of the right kind outside its range

@@ -66,6 +66,8 @@ class Optimizer:
     def check_hyper(cls, hyper: Mapping[str, Any], where: str, prefix: str = "") -> dict[str, Any]:
         """``hyper`` checked against :attr:`hyper` and normalised (numbers become floats).
 
+        A subclass that declares no :attr:`hyper` table keeps its settings as given.
+
         Raises:
             ArgumentError: an unknown, missing or bad value; the message is
                 ``"<where>: <prefix><name> ..."`` (``"SGD: lr must be a number >= 0, ..."``).
@@ -73,6 +75,8 @@ class Optimizer:
         at = f"{where}: {prefix}" if where else prefix
         if not isinstance(hyper, Mapping):
             raise ArgumentError(f"{at}the hyperparameters must be a table, got {show(hyper)}")
+        if not cls.hyper:
+            return dict(hyper)
         for key in hyper:
             if key not in cls.hyper:
                 raise ArgumentError(

@@ -300,3 +300,17 @@ def test_settings_are_checked_for_type_and_range(make, message):
     w = minigrad.Tensor(np.ones(2), requires_grad=True)
     with pytest.raises(minigrad.ArgumentError, match=message):
         make([w])
+
+
+def test_an_optimiser_that_declares_no_settings_keeps_them_as_given():
+    class Plain(minigrad.optim.Optimizer):
+        def step(self):
+            for p in self.params:
+                if p.grad is not None:
+                    p.data -= self.defaults["lr"] * p.grad
+
+    w = minigrad.Tensor(np.ones(2), requires_grad=True)
+    opt = Plain([w], lr=0.5, schedule="cosine")
+    assert opt.defaults == {"lr": 0.5, "schedule": "cosine"}
+    opt.load_state_dict({"type": "Plain", "hyper": {"lr": 0.25}, "state": [{}]})
+    assert opt.lr == 0.25
