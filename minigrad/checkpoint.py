@@ -101,7 +101,7 @@ class Checkpoint:
         cls = OPTIMIZERS[self.optimizer["type"]]
         try:
             opt = cls(model.parameters(), **self.optimizer["hyper"])
-        except ArgumentError as exc:
+        except (ArgumentError, TypeError) as exc:  # TypeError: a setting it does not take
             raise CheckpointError(f"{self.path}: damaged optimiser settings ({exc})") from None
         self._fail_in_file(opt.load_state_dict, self.optimizer)
         return opt
