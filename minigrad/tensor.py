@@ -7,7 +7,6 @@ function a user would call (``a + b`` is ``minigrad.add(a, b)``).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,7 +14,9 @@ import numpy as np
 
 from minigrad import engine, ops
 from minigrad.errors import ArgumentError, DTypeError, GraphError, ShapeError
+from minigrad.hooks import Hook, RemovableHandle
 from minigrad.ops.shape import check_index, normalize_index
+from minigrad.versions import unlocked
 
 __all__ = ["Tensor"]
 
@@ -108,7 +109,17 @@ class Tensor:
     the array is read-only (see ``docs/autodiff.md#changing-a-tensor-in-place``).
     """
 
-    __slots__ = ("__weakref__", "_counter", "_data", "_node", "_requires_grad", "grad", "name")
+    __slots__ = (
+        "__weakref__",
+        "_counter",
+        "_data",
+        "_hooks",
+        "_node",
+        "_requires_grad",
+        "_retains_grad",
+        "grad",
+        "name",
+    )
 
     def __init__(
         self,
@@ -119,10 +130,12 @@ class Tensor:
     ) -> None:
         array = _to_array(data, dtype, "Tensor")
         self._data = array
-        self._counter: list[Any] = [0, 0, False]  # [version, pins, flipped]: see engine.py
+        self._counter: list[Any] = [0, 0, False]  # [version, pins, flipped]: see versions.py
         self.grad: np.ndarray | None = None
         self._node: engine.Node | None = None
         self._requires_grad = False
+        self._retains_grad = False
+        self._hooks: list[Hook] | None = None
         self.name = name
         self.requires_grad = requires_grad
 
@@ -135,6 +148,8 @@ class Tensor:
         t.grad = None
         t._node = node
         t._requires_grad = node is not None
+        t._retains_grad = False
+        t._hooks = None
         t.name = None
         return t
 
@@ -180,10 +195,10 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise DTypeError(
                 f"requires_grad: only float tensors can require gradients, got dtype "
-                f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype=np.float32)"
+                f"{self._data.dtype}; convert first, e.g. Tensor(x, dtype=np.float32)"
             )
         if not value and self._node is not None:
             raise GraphError(
@@ -194,19 +209,19 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -220,16 +235,16 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array (not a copy)."""
-        return self.data
+        return self._data
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ShapeError(
                 f"item: only one-element tensors can be converted to a Python number, "
-                f"got shape {self.data.shape}"
+                f"got shape {self._data.shape}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def detach(self) -> Tensor:
         """A tensor sharing this data (and its version), outside the graph."""
@@ -249,11 +264,11 @@ class Tensor:
             raise DTypeError(f"astype: {dtype!r} is not a NumPy dtype") from exc
         if dtype.kind not in _ALLOWED_KINDS:
             raise DTypeError(f"astype: expected a float, integer or bool dtype, got {dtype}")
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if dtype.kind != "f":
-            return Tensor._make(self.data.astype(dtype), None)
-        return engine.Cast.apply(self, dtype=dtype)
+            return Tensor._make(self._data.astype(dtype), None)
+        return ops.elementwise.Cast.apply(self, dtype=dtype)
 
     # ---------------------------------------------------------------- autograd
 
@@ -268,8 +283,42 @@ class Tensor:
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if self._node is not None:
-            self._node.out_ref = weakref.ref(self)
+            self._retains_grad = True
         return self
+
+    def register_hook(self, hook: Hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient during every backward, as PyTorch.
+
+        The gradient is complete when the hook sees it: for a tensor an op made, the total
+        dL/d(tensor) before its op's VJP runs; for a leaf, the total of this backward, before
+        it is added to ``.grad``. The hook may return a replacement array of the same shape
+        and dtype (or None to keep the gradient). Hooks run in the order they were
+        registered; ``handle.remove()`` removes one.
+
+        >>> import minigrad, numpy as np
+        >>> x = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> y = x * 3
+        >>> seen = []
+        >>> handle = y.register_hook(lambda g: seen.append(g.copy()))
+        >>> doubled = x.register_hook(lambda g: 2 * g)
+        >>> (y * y).sum().backward()
+        >>> seen[0], x.grad                  # dL/dy = 2y, then dL/dx = 3 dL/dy, doubled
+        (array([ 6., 12.]), array([36., 72.]))
+        >>> handle.remove()
+        """
+        if not self._requires_grad:
+            raise GraphError(
+                "register_hook: this tensor does not require grad, so backward never computes "
+                "its gradient; create it with requires_grad=True (outside no_grad())"
+            )
+        if not callable(hook):
+            raise ArgumentError(
+                f"register_hook: the hook must be callable, got {type(hook).__name__}"
+            )
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
@@ -277,11 +326,42 @@ class Tensor:
 
     # ---------------------------------------------------------------- display
 
+    #: Above this many elements (a quarter of it for 3+ axes, which print a block per leading
+    #: index) a repr shows only the first and last entries of each axis (3, or 2 for 3+ axes),
+    #: as NumPy's ``threshold`` and ``edgeitems`` do, with 4 digits.
+    REPR_THRESHOLD = 100
+
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
+        """``Tensor(data, ...)`` with the shape too when the data is summarised or has 3+ axes.
+
+        >>> Tensor(np.arange(3.0), requires_grad=True, name="x")
+        Tensor([0., 1., 2.], requires_grad=True, name='x')
+        >>> Tensor(np.zeros((500, 10), dtype=np.float32))
+        Tensor([[0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.],
+                ...,
+                [0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.]], shape=(500, 10), dtype=float32)
+        """
+        data = self._data
+        threshold = self.REPR_THRESHOLD if data.ndim <= 2 else self.REPR_THRESHOLD // 4
+        summarised = data.size > threshold
+        body = np.array2string(
+            data,
+            separator=", ",
+            prefix="Tensor(",
+            threshold=threshold,
+            edgeitems=3 if data.ndim <= 2 else 2,
+            precision=4 if summarised else None,  # a summary is for the eye, as PyTorch's
+            suppress_small=True if summarised else None,
+        )
         extra = []
-        if self.data.dtype not in (np.float64, np.int64, np.bool_):
-            extra.append(f"dtype={self.data.dtype}")
+        if summarised or data.ndim >= 3:
+            extra.append(f"shape={data.shape}")
+        if summarised or data.dtype not in (np.float64, np.int64, np.bool_):
+            extra.append(f"dtype={data.dtype}")
         if self._node is not None:
             extra.append(f"grad_fn=<{self._node.name}>")
         elif self._requires_grad:
@@ -420,7 +500,7 @@ class Tensor:
                 f"setitem: cannot store {dtype} values in a tensor of dtype {data.dtype} without "
                 f"changing their kind; convert them first, e.g. value.astype(np.{data.dtype})"
             )
-        with engine.unlocked("setitem", data):
+        with unlocked("setitem", data):
             try:
                 data[key] = value
             except ValueError as exc:
@@ -442,16 +522,21 @@ class Tensor:
         value = other._data if isinstance(other, Tensor) else other
         if not (type(value) is np.ndarray and value.dtype == data.dtype):
             value = _in_place_operand(op, ufunc, data, value)
-        if value.shape != data.shape and np.broadcast_shapes(data.shape, value.shape) != data.shape:
+        if value.shape != data.shape and not _broadcasts_to(value.shape, data.shape):
             raise ShapeError(
                 f"{op}: an operand of shape {value.shape} cannot be broadcast to the tensor's "
                 f"shape {data.shape}"
             )
-        if data.flags.writeable:  # no live graph holds it: an optimiser step after backward()
-            ufunc(data, value, out=data)
-        else:
-            with engine.unlocked(op, data):
+        try:
+            if data.flags.writeable:  # no live graph holds it (a step after backward())
                 ufunc(data, value, out=data)
+            else:
+                with unlocked(op, data):
+                    ufunc(data, value, out=data)
+        except TypeError as exc:  # bool - bool
+            raise DTypeError(
+                f"{op}: not defined for dtypes {data.dtype} and {value.dtype}"
+            ) from exc
         self._counter[0] += 1
         return self
 
@@ -517,13 +602,20 @@ def _refuse_in_place(op: str, t: Tensor) -> None:
     )
 
 
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def _in_place_operand(op: str, ufunc: np.ufunc, data: np.ndarray, value: Any) -> np.ndarray:
     """``value`` as an array for ``ufunc(data, value, out=data)``, or the error if the result
     would not have ``data``'s dtype (minigrad never casts a tensor in place silently)."""
     weak = isinstance(value, (int, float)) and not isinstance(value, np.generic)
     array = np.asarray(value) if weak else _to_array(value, None, op)
     try:
-        result = ufunc(np.empty(0, data.dtype), value if weak else array[:0]).dtype
+        result = ufunc(np.empty(0, data.dtype), value if weak else np.empty(0, array.dtype)).dtype
     except OverflowError as exc:  # uint8 tensor += 300
         raise DTypeError(f"{op}: {exc}; convert the tensor to a wider dtype first") from exc
     except TypeError as exc:  # bool - bool

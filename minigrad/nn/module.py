@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.engine import name_scope, no_grad
+from minigrad.engine import no_grad
 from minigrad.errors import ArgumentError, ShapeError, StateDictError
+from minigrad.modes import name_scope
 from minigrad.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential"]
