@@ -1,4 +1,4 @@
-"""The ``minigrad`` command: ``train``, ``evaluate``, ``summary`` and ``graph``.
+"""The ``minigrad`` command: ``train``, ``evaluate``, ``summary``, ``graph`` and ``explore``.
 
 Each subcommand is two small functions: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args) -> int`` does the work; :data:`COMMANDS` lists the ``_add_`` functions.
@@ -421,25 +421,9 @@ def _depth(text: str) -> int:
     return value
 
 
-def _add_graph(sub: Any) -> None:
-    p = sub.add_parser(
-        "graph",
-        help="draw a model's computation graph (SVG, PNG, PDF or DOT)",
-        description="Run one forward and backward pass of a model spec (or of the model in a "
-        "checkpoint) on a random sample input with a cross-entropy loss, and draw the graph "
-        "that backward walked: every op with its attributes, every tensor with its shape and "
-        "dtype, parameters by their dotted names, one cluster per module. The format follows "
-        "the suffix of -o; .dot writes the DOT source and needs no Graphviz.",
-        epilog="example: minigrad graph models/seed_cnn.toml -o graph.svg --grads",
-    )
+def _add_sample_args(p: Any) -> None:
+    """The arguments of a command that runs a model once on a sample input: graph, explore."""
     p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
-    p.add_argument(
-        "-o",
-        "--output",
-        default="graph.svg",
-        metavar="FILE",
-        help="the file to write: .svg, .png, .pdf or .dot (default: graph.svg)",
-    )
     p.add_argument(
         "--input-shape",
         type=_shape,
@@ -452,6 +436,59 @@ def _add_graph(sub: Any) -> None:
         default=1,
         metavar="N",
         help="samples in the input (default: 1)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the sample input and, for a spec, the weights (default: 0)",
+    )
+
+
+def _sample_loss(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """``(model, loss, checkpoint or None)``: the model of a spec or a checkpoint, run on a
+    random sample input with a cross-entropy loss against random labels (no backward yet)."""
+    import minigrad
+    from minigrad import nn
+    from minigrad.checkpoint import load_checkpoint
+
+    ckpt = None
+    if Path(args.model).suffix == ".npz":
+        ckpt = load_checkpoint(args.model)
+        model = ckpt.build_model()
+        if args.input_shape:
+            model = nn.from_spec(model.spec, input_shape=args.input_shape)
+            ckpt.restore(model)
+    else:
+        model = nn.from_spec(args.model, seed=args.seed, input_shape=args.input_shape)
+    shape = (args.batch_size, *model.spec["input_shape"])
+    rng = np.random.default_rng(args.seed)
+    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
+    logits = model(x)
+    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=args.batch_size), name="target")
+    loss = minigrad.cross_entropy(logits, target)
+    loss.name = "loss"
+    return model, loss, ckpt
+
+
+def _add_graph(sub: Any) -> None:
+    p = sub.add_parser(
+        "graph",
+        help="draw a model's computation graph (SVG, PNG, PDF or DOT)",
+        description="Run one forward and backward pass of a model spec (or of the model in a "
+        "checkpoint) on a random sample input with a cross-entropy loss, and draw the graph "
+        "that backward walked: every op with its attributes, every tensor with its shape and "
+        "dtype, parameters by their dotted names, one cluster per module. The format follows "
+        "the suffix of -o; .dot writes the DOT source and needs no Graphviz.",
+        epilog="example: minigrad graph models/seed_cnn.toml -o graph.svg --grads",
+    )
+    _add_sample_args(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="graph.svg",
+        metavar="FILE",
+        help="the file to write: .svg, .png, .pdf or .dot (default: graph.svg)",
     )
     p.add_argument(
         "--depth",
@@ -479,35 +516,13 @@ def _add_graph(sub: Any) -> None:
         default="TB",
         help="layout: top to bottom or left to right (default: TB)",
     )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of the sample input and, for a spec, the weights (default: 0)",
-    )
     p.set_defaults(run=_run_graph)
 
 
 def _run_graph(args: argparse.Namespace) -> int:
-    import minigrad
-    from minigrad import nn, viz
-    from minigrad.checkpoint import load_checkpoint
+    from minigrad import viz
 
-    if Path(args.model).suffix == ".npz":
-        ckpt = load_checkpoint(args.model)
-        model = ckpt.build_model()
-        if args.input_shape:
-            model = nn.from_spec(model.spec, input_shape=args.input_shape)
-            ckpt.restore(model)
-    else:
-        model = nn.from_spec(args.model, seed=args.seed, input_shape=args.input_shape)
-    shape = (args.batch_size, *model.spec["input_shape"])
-    rng = np.random.default_rng(args.seed)
-    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
-    logits = model(x)
-    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=args.batch_size), name="target")
-    loss = minigrad.cross_entropy(logits, target)
-    loss.name = "loss"
+    model, loss, _ = _sample_loss(args)
     if args.grads:
         viz.retain_grads(loss)
     loss.backward()
@@ -521,14 +536,66 @@ def _run_graph(args: argparse.Namespace) -> int:
         model=model,
         rankdir=args.rankdir,
     )
+    shape = (args.batch_size, *model.spec["input_shape"])
     print(f"wrote the {args.view} graph of {model.spec['name']} (input {shape}) to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- explore
+
+
+def _add_explore(sub: Any) -> None:
+    p = sub.add_parser(
+        "explore",
+        help="write an explorable HTML page of one backward pass",
+        description="Run a model spec (or the model in a checkpoint) on a random sample input "
+        "with a cross-entropy loss and write one self-contained HTML page (no network "
+        "needed): click a node to see its tensor, its gradient, pictures of both and the VJP "
+        "that produced it; step through backward() in the order the engine runs it. A "
+        "checkpoint's page also shows each parameter's gradient norm over training.",
+        epilog="example: minigrad explore models/lenet5.toml -o lenet5.html",
+    )
+    _add_sample_args(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="explore.html",
+        metavar="FILE",
+        help="the HTML file to write (default: explore.html)",
+    )
+    p.set_defaults(run=_run_explore)
+
+
+def _run_explore(args: argparse.Namespace) -> int:
+    from minigrad import viz
+
+    model, loss, ckpt = _sample_loss(args)
+    name = model.spec["name"]
+    title = f"minigrad explore: {name}"
+    if ckpt is not None:
+        title += f" after {ckpt.epoch} epochs"
+    out = viz.explore(
+        loss,
+        args.output,
+        model=model,
+        history=None if ckpt is None else ckpt.history,
+        title=title,
+    )
+    size = out.stat().st_size
+    print(f"wrote the explorable backward pass of {name} to {out} ({size / 1024:.0f} KiB)")
     return 0
 
 
 # ---------------------------------------------------------------------------- main
 
 #: One function per subcommand, each adding its parser (and its ``run``) to the subparsers.
-COMMANDS: list[Callable[[Any], None]] = [_add_train, _add_evaluate, _add_summary, _add_graph]
+COMMANDS: list[Callable[[Any], None]] = [
+    _add_train,
+    _add_evaluate,
+    _add_summary,
+    _add_graph,
+    _add_explore,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
