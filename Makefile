@@ -5,13 +5,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint docs docs-serve bench dot clean
+.PHONY: demo test lint docs docs-serve bench dot chromium clean
 
 demo: $(STAMP) dot
 	$(VENV)/bin/minigrad train --model models/seed_cnn.toml --dataset digits --out runs/demo
 	$(VENV)/bin/minigrad graph runs/demo/checkpoint.npz -o runs/demo/graph.svg --grads
 
-test: $(STAMP) dot
+test: $(STAMP) dot chromium
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -43,6 +43,18 @@ dot:
 	    echo "graphviz' (macOS), 'sudo dnf install graphviz' (Fedora), 'choco install graphviz'"; \
 	    echo "(Windows); then run this command again."; \
 	    exit 1; \
+	  fi; }
+
+# The browser tests drive Debian's Chromium with Playwright (no browser download); without it
+# they are skipped, saying so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium (for the browser tests) with apt-get..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at /usr/bin/chromium and will be skipped; install"; \
+	    echo "it with 'sudo apt-get install chromium' (Debian/Ubuntu)."; \
 	  fi; }
 
 clean:

@@ -58,10 +58,9 @@ _HERE = Path(__file__).parent
 # --------------------------------------------------------------------------- pictures
 
 
-def _strided(a: np.ndarray, side: int) -> tuple[np.ndarray, int]:
-    """``a`` (2-D) with every k-th row and column, k the smallest stride that fits ``side``."""
-    k = max(1, math.ceil(max(a.shape) / side))
-    return a[::k, ::k], k
+def _strides(shape: tuple[int, ...], side: int) -> tuple[int, int]:
+    """The smallest row and column strides that fit a (h, w) tile into ``side`` pixels."""
+    return max(1, math.ceil(shape[-2] / side)), max(1, math.ceil(shape[-1] / side))
 
 
 def _tiles(a: np.ndarray) -> tuple[np.ndarray, int, str]:
@@ -101,11 +100,10 @@ def _tiles(a: np.ndarray) -> tuple[np.ndarray, int, str]:
             keep = MAX_TILES - MAX_TILES % cols
             notes.append(f"the first {keep} shown")
             tiles = tiles[:keep]
-    side = TILE_SIDE if len(tiles) > 1 else MATRIX_SIDE
-    small = [_strided(t, side) for t in tiles]
-    if small[0][1] > 1:
-        notes.append(f"every {small[0][1]}th row and column")
-    return np.stack([s for s, _ in small]), cols, "; ".join(notes)
+    ky, kx = _strides(tiles.shape, TILE_SIDE if len(tiles) > 1 else MATRIX_SIDE)
+    if ky > 1 or kx > 1:
+        notes.append(f"every {ky}. row and every {kx}. column shown")
+    return tiles[:, ::ky, ::kx], cols, "; ".join(notes)
 
 
 def _picture(a: np.ndarray) -> dict[str, Any] | None:
