@@ -1,4 +1,5 @@
-"""Pictures of a training run, as PNG files: curves, learned filters, confusion matrix.
+"""Pictures of a model and its training run: curves, learned filters, confusion matrix (PNG
+files), and the graph of one forward and backward pass (``plot_graph``, with Graphviz).
 
 matplotlib is imported only when a picture is drawn, and only its object-oriented API with the
 Agg canvas is used, so no window opens and no global backend is changed.
@@ -12,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_confusion_matrix", "plot_filters", "plot_history"]
+__all__ = [
+    "explore_model",
+    "plot_confusion_matrix",
+    "plot_filters",
+    "plot_graph",
+    "plot_history",
+    "sample_loss",
+]
 
 INSTALL_HINT = "pip install 'minigrad-autograd[train]'"
 
@@ -123,3 +131,91 @@ def plot_confusion_matrix(
             )
     fig.tight_layout()
     return _save(fig, path)
+
+
+def sample_loss(model: Any, batch_size: int = 1, seed: int = 0) -> Any:
+    """The cross-entropy of a spec-built model on ``batch_size`` random inputs of the spec's
+    shape against random classes (both from ``seed``): a loss to draw and explore."""
+    import minigrad
+
+    rng = np.random.default_rng(seed)
+    shape = (batch_size, *model.spec["input_shape"])
+    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
+    logits = model(x)
+    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=batch_size), name="target")
+    loss = minigrad.cross_entropy(logits, target)
+    loss.name = "loss"
+    return loss
+
+
+def plot_graph(
+    model: Any,
+    path: str | Path,
+    *,
+    batch_size: int = 1,
+    seed: int = 0,
+    view: str = "forward",
+    depth: int | None = None,
+    grads: bool = False,
+    values: bool = False,
+    rankdir: str = "TB",
+) -> Path:
+    """Draw the graph of one forward and backward pass of a spec-built model (``minigrad graph``).
+
+    The input is ``batch_size`` random samples of the spec's input shape (from ``seed``), the
+    loss the cross-entropy against random classes (:func:`sample_loss`); the other options are
+    :func:`minigrad.viz.render`'s. The format follows the suffix of ``path`` (``.svg``,
+    ``.png``, ``.pdf``, or ``.dot`` for the DOT source).
+
+    Returns:
+        The file written.
+    """
+    from minigrad import viz
+
+    loss = sample_loss(model, batch_size, seed)
+    if grads:
+        viz.retain_grads(loss)
+    loss.backward()
+    return viz.render(
+        loss,
+        path,
+        view=view,
+        depth=depth,
+        grads=grads,
+        values=values,
+        model=model,
+        rankdir=rankdir,
+    )
+
+
+def explore_model(
+    source: str | Path,
+    path: str | Path,
+    *,
+    input_shape: Any = None,
+    batch_size: int = 1,
+    seed: int = 0,
+) -> Path:
+    """The explorable page of one backward pass of a model (``minigrad explore``).
+
+    Args:
+        source: a model spec (``.toml``) or a checkpoint (``.npz``); a checkpoint's page also
+            shows each parameter's gradient norm per epoch of its training history.
+        path: the HTML file to write.
+        input_shape, batch_size, seed: as for ``minigrad graph`` (see :func:`sample_loss`).
+
+    Returns:
+        The file written (see :func:`minigrad.viz.explore`).
+    """
+    from minigrad import viz
+    from minigrad.checkpoint import load_checkpoint
+    from minigrad.train import load_model
+
+    model = load_model(source, input_shape=input_shape, seed=seed)
+    title, history = f"minigrad explore: {model.spec['name']}", None
+    if Path(source).suffix == ".npz":
+        ckpt = load_checkpoint(source)
+        title += f" after {ckpt.epoch} epochs"
+        history = ckpt.history
+    loss = sample_loss(model, batch_size, seed)
+    return viz.explore(loss, path, model=model, history=history, title=title)
