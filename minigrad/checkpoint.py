@@ -6,7 +6,7 @@ Inside the file (a NumPy zip archive, readable with ``numpy.load(path, allow_pic
 |---|---|
 | ``param:<name>`` | each parameter's array, by dotted name (``param:0.weight``) |
 | ``optim:<i>:<key>`` | the optimiser's per-parameter arrays (``optim:0:momentum_buffer``) |
-| ``meta`` | JSON: format version, epoch, spec, optimiser type and hyperparameters, history |
+| ``meta`` | JSON: format version, epoch, spec, optimiser settings, history, gradient norms |
 
 The file is written to a temporary file in the same folder and then moved into place with
 ``os.replace``, so a crash mid-write never leaves a half-written checkpoint under the real
@@ -47,6 +47,7 @@ class Checkpoint:
         spec: the normalised model spec, or None for a model not built from a spec.
         optimizer: the optimiser's ``state_dict()``, or None.
         history: per-epoch metric records.
+        gradients: per-epoch gradient norms of each parameter (``History.gradients``).
         extra: any JSON-able data the caller stored (e.g. the dataset name).
         path: the file it was read from.
     """
@@ -56,6 +57,7 @@ class Checkpoint:
     spec: dict[str, Any] | None = None
     optimizer: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    gradients: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -118,7 +120,8 @@ def save_checkpoint(
         model: the model; its ``spec`` attribute, when present, is stored too.
         optimizer: its ``state_dict()`` is stored when given.
         epoch: the number of epochs completed.
-        history: a :class:`~minigrad.train.History` or a list of per-epoch dicts.
+        history: a :class:`~minigrad.train.History` (its records and gradient norms) or a
+            list of per-epoch dicts.
         extra: JSON-able data to keep alongside (e.g. which dataset was used).
 
     Returns:
@@ -149,6 +152,7 @@ def save_checkpoint(
         "spec": getattr(model, "spec", None),
         "optimizer": optim_meta,
         "history": list(records),
+        "gradients": list(getattr(history, "gradients", [])),
         "extra": extra or {},
     }
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
@@ -228,6 +232,7 @@ def _from_contents(path: Path, meta: Any, contents: dict[str, np.ndarray]) -> Ch
         spec=spec,
         optimizer=optimizer,
         history=list(meta.get("history", [])),
+        gradients=list(meta.get("gradients", [])),
         extra=dict(meta.get("extra", {})),
         path=path,
     )

@@ -1,5 +1,6 @@
-"""Pictures of a model and its training run: curves, learned filters, confusion matrix (PNG
-files), and the graph of one forward and backward pass (``plot_graph``, with Graphviz).
+"""Pictures of a model and its training run: curves, gradient norms, learned filters, confusion
+matrix (PNG files), and the graph of one forward and backward pass (``plot_graph``, with
+Graphviz; ``explore_model``, an explorable HTML page).
 
 matplotlib is imported only when a picture is drawn, and only its object-oriented API with the
 Agg canvas is used, so no window opens and no global backend is changed.
@@ -17,6 +18,7 @@ __all__ = [
     "explore_model",
     "plot_confusion_matrix",
     "plot_filters",
+    "plot_gradients",
     "plot_graph",
     "plot_history",
     "sample_loss",
@@ -66,6 +68,37 @@ def plot_history(history: Any, path: str | Path) -> Path:
         ax.set_title(metric)
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_gradients(history: Any, path: str | Path, title: str = "gradient norms") -> Path:
+    """Each parameter's gradient norm ``||dL/dW||`` per epoch, on a log scale.
+
+    A curve that falls by orders of magnitude over the layers or the epochs is a vanishing
+    gradient; one that climbs, an exploding one.
+
+    Args:
+        history: a :class:`~minigrad.train.History` (its ``gradients``) or a list of
+            per-epoch dicts ``{"epoch": 1, "0.weight": 0.31, ...}``.
+        path: the PNG file to write.
+    """
+    records = list(getattr(history, "gradients", history))
+    names = list(dict.fromkeys(k for r in records for k in r if k != "epoch"))
+    fig = _figure(8, 4.5)
+    ax = fig.subplots()
+    for name in names:
+        points = [(r["epoch"], r[name]) for r in records if r.get(name, 0) > 0]
+        if points:
+            ax.plot(*zip(*points, strict=True), "o-", markersize=3, label=name)
+    ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("||dL/dW|| (mean over sampled steps)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    if names:
+        ax.legend(fontsize=8, ncol=2 if len(names) > 6 else 1)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -216,6 +249,6 @@ def explore_model(
     if Path(source).suffix == ".npz":
         ckpt = load_checkpoint(source)
         title += f" after {ckpt.epoch} epochs"
-        history = ckpt.history
+        history = ckpt.gradients
     loss = sample_loss(model, batch_size, seed)
     return viz.explore(loss, path, model=model, history=history, title=title)

@@ -49,8 +49,6 @@ __all__ = ["explore"]
 TILE_SIDE = 48
 MATRIX_SIDE = 128
 MAX_TILES = 64
-#: The prefix of the per-epoch gradient norms in a training history's records.
-GRAD_NORM_PREFIX = "grad_norm:"
 
 _HERE = Path(__file__).parent
 
@@ -173,16 +171,14 @@ def _walk(roots: tuple[Tensor, ...]) -> list[BackwardStep]:
 
 
 def _history_series(history: Any) -> dict[str, Any] | None:
-    """Per-parameter gradient norms per epoch, from a history's records."""
-    records = list(getattr(history, "records", history) or [])
-    names: list[str] = []
-    for r in records:
-        names += [k for k in r if k.startswith(GRAD_NORM_PREFIX) and k not in names]
+    """Per-parameter gradient norms per epoch, from a History or its ``gradients`` list."""
+    records = list(getattr(history, "gradients", history) or [])
+    names = list(dict.fromkeys(k for r in records for k in r if k != "epoch"))
     if not names:
         return None
     return {
         "epochs": [r.get("epoch") for r in records],
-        "series": {n.removeprefix(GRAD_NORM_PREFIX): [r.get(n) for r in records] for n in names},
+        "series": {n: [r.get(n) for r in records] for n in names},
     }
 
 
@@ -357,8 +353,9 @@ def explore(
         steps: the steps of a walk you recorded yourself (``with record_backward() as steps:
             loss.backward()``); then nothing is run again.
         model: the module that made the graph, to label its clusters (as :func:`to_dot`).
-        history: a training history (``History``, or its records) whose per-epoch
-            ``grad_norm:<parameter>`` entries each parameter shows as a curve.
+        history: the gradient norms of a training run (a ``History``, whose ``gradients``
+            :func:`~minigrad.train.fit` records, or that list): each parameter's panel
+            shows its norm per epoch.
         title: the page title (default: "minigrad: explore the backward pass").
 
     Returns:

@@ -82,9 +82,10 @@ def test_a_tensor_used_twice_shows_both_gradients_and_their_sum(browser, tmp_pat
 @needs_dot
 def test_the_page_of_a_checkpoint_charts_the_gradient_norms_of_training(browser, tmp_path):
     from minigrad.checkpoint import save_checkpoint
+    from minigrad.train import History
 
     model = nn.from_spec(ROOT / "models" / "mlp.toml", seed=0)
-    history = [{"epoch": e, "grad_norm:0.weight": 10.0**-e} for e in (1, 2, 3)]
+    history = History(gradients=[{"epoch": e, "0.weight": 10.0**-e} for e in (1, 2, 3)])
     ckpt = save_checkpoint(tmp_path / "c.npz", model, history=history)
     out = tmp_path / "page.html"
     subprocess.run(

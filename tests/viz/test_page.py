@@ -16,6 +16,7 @@ import minigrad
 from minigrad import cli, nn, optim, viz
 from minigrad.checkpoint import save_checkpoint
 from minigrad.errors import VizError
+from minigrad.train import History
 from minigrad.viz import page as page_module
 
 from .conftest import page_data
@@ -207,10 +208,13 @@ def test_minigrad_explore_writes_a_small_page_for_every_model(spec, tmp_path, ca
 @needs_dot
 def test_minigrad_explore_on_a_checkpoint_shows_the_gradient_norms_of_training(tmp_path):
     model = nn.from_spec(MODELS[0], seed=0)
-    history = [
-        {"epoch": 1, "train_loss": 1.0, "grad_norm:0.weight": 0.5, "grad_norm:0.bias": 0.1},
-        {"epoch": 2, "train_loss": 0.5, "grad_norm:0.weight": 0.25, "grad_norm:0.bias": 0.05},
-    ]
+    history = History(
+        [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.5}],
+        [
+            {"epoch": 1, "0.weight": 0.5, "0.bias": 0.1},
+            {"epoch": 2, "0.weight": 0.25, "0.bias": 0.05},
+        ],
+    )
     ckpt = save_checkpoint(
         tmp_path / "c.npz", model, optim.SGD(model.parameters(), lr=0.1), history=history
     )
