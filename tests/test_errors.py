@@ -68,6 +68,29 @@ def wrong_vjp(bad: str) -> None:
     Ones.apply(leaf(), bad=bad).sum().backward()
 
 
+def explore_after_backward() -> None:
+    import tempfile
+    from pathlib import Path
+
+    loss = (leaf() * 2).sum()
+    loss.backward()
+    minigrad.viz.explore(loss, Path(tempfile.gettempdir()) / "never-written.html")
+
+
+def explore_with_steps_of_another_graph() -> None:
+    with minigrad.record_backward() as steps:
+        (leaf() * 2).sum().backward()
+    minigrad.viz.explore((leaf() + 1).sum(), "never-written.html", steps=steps)
+
+
+def fit_with_grad_every(value: Any) -> None:
+    from minigrad.train import fit
+
+    model = minigrad.nn.Sequential(minigrad.nn.Linear(2, 2, rng=0))
+    loader = DataLoader(np.zeros((2, 2)), np.zeros(2, dtype=int))
+    fit(model, SGD(model.parameters(), lr=0.1), loader, progress=False, grad_every=value)
+
+
 # (id, the mistake, the error class, a regular expression its message matches)
 CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     # ---- making tensors
@@ -702,6 +725,25 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         lambda: (lambda p: SGD([p, p], lr=0.1))(leaf()),
         ArgumentError,
         r"SGD: a parameter appears more than once",
+    ),
+    (
+        "explore after backward",
+        explore_after_backward,
+        minigrad.errors.VizError,
+        r"explore: cannot run backward\(\) on root 0: backward: the graph through sum was "
+        r"already released.*Call explore\(loss, path\) before loss.backward\(\)",
+    ),
+    (
+        "explore with the steps of another graph",
+        explore_with_steps_of_another_graph,
+        minigrad.errors.VizError,
+        r"explore: step 0 ran sum, which is not in the graph of the roots given",
+    ),
+    (
+        "fit with a negative grad_every",
+        lambda: fit_with_grad_every(-1),
+        ArgumentError,
+        r"fit: grad_every must be an integer >= 0, got -1",
     ),
 ]
 
