@@ -235,7 +235,9 @@ def explore_model(
         source: a model spec (``.toml``) or a checkpoint (``.npz``); a checkpoint's page also
             shows each parameter's gradient norm per epoch of its training history.
         path: the HTML file to write.
-        input_shape, batch_size, seed: as for ``minigrad graph`` (see :func:`sample_loss`).
+        input_shape: (C, H, W) instead of the spec's.
+        batch_size: the samples in the random input (see :func:`sample_loss`).
+        seed: the seed of the input and, for a spec, of the weights.
 
     Returns:
         The file written (see :func:`minigrad.viz.explore`).

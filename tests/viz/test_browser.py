@@ -98,15 +98,22 @@ def test_the_page_of_a_checkpoint_charts_the_gradient_norms_of_training(browser,
     assert page.errors == [] and page.blocked == []
 
 
-@pytest.mark.slow
-def test_the_docs_site_renders_its_formulas_offline(browser, tmp_path):
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The documentation site, built as ``make docs`` builds it (notebooks executed)."""
+    out = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(site)],
+        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(out)],
         cwd=ROOT,
         check=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
     )
+    return out
+
+
+@pytest.mark.slow
+def test_the_docs_site_renders_its_formulas_offline(browser, site):
     page = browser.open((site / "derivations" / "conv" / "index.html").as_uri())
     page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
     assert page.locator("mjx-container").count() > 5
@@ -115,3 +122,16 @@ def test_the_docs_site_renders_its_formulas_offline(browser, tmp_path):
     )
     assert raw == [], f"formulas left as TeX: {raw[:3]}"
     assert "\\[" not in page.locator("article").inner_text()
+    assert page.blocked == []
+
+
+@pytest.mark.slow
+def test_the_notebook_tour_in_the_docs_shows_its_outputs_and_a_working_page(browser, site):
+    page = browser.open((site / "notebooks" / "04-training-and-exploring" / "index.html").as_uri())
+    assert page.locator("img[src^='data:image/png']").count() >= 4  # curves, gradients, ...
+    frame = page.frame_locator("iframe")
+    frame.locator("#step-next").click()
+    assert frame.locator('#panel [data-field="step-title"]').inner_text().startswith("step 1 of ")
+    frame.locator("#show-history").click()
+    assert frame.locator("#panel svg.chart polyline").count() == 4  # seed_cnn's 4 parameters
+    assert page.errors == [] and page.blocked == []
