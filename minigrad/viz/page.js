@@ -41,7 +41,8 @@
   }
   function tensorName(id) {
     const t = DATA.tensors[id];
-    return t && t.name ? t.name : id;
+    if (t && t.name) return t.name;
+    return t && t.producer ? `output of ${DATA.ops[t.producer].name} (${id})` : id;
   }
   function ref(id, text) {
     return `<a class="ref" data-ref="${esc(id)}">${esc(text || tensorName(id))}</a>`;
@@ -161,7 +162,7 @@
   function tensorPanel(id) {
     const t = DATA.tensors[id];
     const kinds = { parameter: "parameter (a leaf the model owns)", leaf: "leaf (requires grad)", input: "input (no gradient needed)", computed: "computed by an op", root: "the root: backward() starts here" };
-    let h = `<h2 data-field="title">${esc(t.name || "tensor " + id)}</h2><table class="kv">`;
+    let h = `<h2 data-field="title">${esc(tensorName(id))}</h2><table class="kv">`;
     h += `<tr><td>kind</td><td>${kinds[t.kind]}</td></tr>`;
     if (t.producer) h += `<tr><td>made by</td><td>${ref(t.producer, opText(t.producer))}</td></tr>`;
     if (t.consumers.length) h += `<tr><td>used by</td><td>${t.consumers.map((o) => ref(o, opText(o))).join(", ")}</td></tr>`;
