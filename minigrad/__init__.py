@@ -11,7 +11,6 @@ array([[-0.047,  0.047]])
 # The engine comes first: it imports Tensor at its end (the one import knot), and Tensor
 # imports the ops.
 from minigrad.engine import (
-    BackwardStep,
     Function,
     Node,
     detect_anomaly,
@@ -20,7 +19,6 @@ from minigrad.engine import (
     is_grad_enabled,
     name_scope,
     no_grad,
-    record_backward,
 )
 from minigrad.errors import (
     AnomalyError,
@@ -67,7 +65,6 @@ __version__ = "0.1.0"
 __all__ = [
     "AnomalyError",
     "ArgumentError",
-    "BackwardStep",
     "DTypeError",
     "Function",
     "GradcheckError",
@@ -102,7 +99,6 @@ __all__ = [
     "no_grad",
     "optim",
     "pow",
-    "record_backward",
     "relu",
     "reshape",
     "softmax",

@@ -38,7 +38,6 @@ import traceback
 import weakref
 from collections.abc import Iterator
 from contextlib import ContextDecorator, contextmanager
-from dataclasses import dataclass
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
 __all__ = [
-    "BackwardStep",
     "Cast",
     "Function",
     "Node",
@@ -61,7 +59,6 @@ __all__ = [
     "is_grad_enabled",
     "name_scope",
     "no_grad",
-    "record_backward",
 ]
 
 # Grad mode, anomaly mode and the module scope are per thread and per asyncio task:
@@ -72,10 +69,6 @@ _scope: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("scope"
 # The modes that entered no_grad/enable_grad blocks replaced, innermost last (per context too).
 _outer_modes: contextvars.ContextVar[tuple[bool, ...]] = contextvars.ContextVar(
     "outer_grad_modes", default=()
-)
-# The list record_backward() appends each backward step to, or None when nobody records.
-_recorder: contextvars.ContextVar[list[BackwardStep] | None] = contextvars.ContextVar(
-    "backward_recorder", default=None
 )
 
 
@@ -443,59 +436,6 @@ def _promote(op: str, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
-# --------------------------------------------------------------------------- recording
-
-
-@dataclass
-class BackwardStep:
-    """One VJP the backward walk ran, as :func:`record_backward` saw it.
-
-    Attributes:
-        index: the step's position in the walk (0 for the node that made the root).
-        node: the :class:`Node` whose VJP ran.
-        output: the tensor the node produced, when it is still alive and kept its gradient
-            (``retain_grad()``), else None.
-        grad: dL/d(output), the sum of every gradient that reached the node.
-        input_grads: one entry per parent: the gradient sent to it (after reducing broadcast
-            dimensions), or None where none was needed.
-    """
-
-    index: int
-    node: Node
-    output: Tensor | None
-    grad: np.ndarray
-    input_grads: tuple[np.ndarray | None, ...]
-
-
-@contextmanager
-def record_backward() -> Iterator[list[BackwardStep]]:
-    """Record every VJP that ``backward()`` runs inside the block, in the engine's order.
-
-    The list holds copies of the gradients, so later steps and optimisers cannot change it.
-
-    >>> import minigrad, numpy as np
-    >>> x = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
-    >>> with minigrad.record_backward() as steps:
-    ...     ((x * x).sum()).backward()
-    >>> [(s.index, s.node.name) for s in steps]
-    [(0, 'sum'), (1, 'mul')]
-    >>> steps[1].input_grads                  # x was used twice: dL/da and dL/db
-    (array([1., 2.]), array([1., 2.]))
-    """
-    steps: list[BackwardStep] = []
-    token = _recorder.set(steps)
-    try:
-        yield steps
-    finally:
-        _recorder.reset(token)
-
-
-def _record(steps: list[BackwardStep], node: Node, grad: np.ndarray, sent: list[Any]) -> None:
-    out = node.out_ref() if node.out_ref is not None else None
-    copies = tuple(None if g is None else np.array(g) for g in sent)
-    steps.append(BackwardStep(len(steps), node, out, np.array(grad), copies))
-
-
 # --------------------------------------------------------------------------- backward
 
 
@@ -637,7 +577,6 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         )
     seed = _seed(root, grad)
     anomaly = _anomaly.get()
-    recorder = _recorder.get()
     if anomaly and seed.dtype.kind == "f" and not np.isfinite(seed).all():
         raise AnomalyError(f"backward: the grad passed to backward() holds {_bad_value(seed)}")
     if root._node is None:
@@ -673,7 +612,6 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 f"{node.op.name}: backward returned {len(input_grads)} gradients for "
                 f"{len(node.parents)} inputs"
             )
-        sent: list[Any] = [None] * len(node.parents)
         for index, (parent, pg, need) in enumerate(
             zip(node.parents, input_grads, node.needs_input_grad, strict=True)
         ):
@@ -684,7 +622,6 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 pg = _fit_to_input(node, index, pg)  # reduce broadcast dims, or raise
             if anomaly:
                 _check_finite(node.op.name, "backward", pg, node, index)
-            sent[index] = pg
             child = parent._node
             if child is None:
                 if parent.grad is None:
@@ -706,8 +643,6 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 owned.add(id(acc))
                 handed.add(id(acc))
                 grads[child] = acc
-        if recorder is not None:
-            _record(recorder, node, g, sent)
         if not retain_graph:
             node.release()
 
