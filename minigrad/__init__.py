@@ -10,12 +10,11 @@ array([[-0.047,  0.047]])
 
 # The engine comes first: it imports Tensor at its end (the one import knot), and Tensor
 # imports the ops.
+from minigrad.anomaly import detect_anomaly, is_anomaly_enabled
 from minigrad.engine import (
     Function,
     Node,
-    detect_anomaly,
     enable_grad,
-    is_anomaly_enabled,
     is_grad_enabled,
     name_scope,
     no_grad,
@@ -23,6 +22,7 @@ from minigrad.engine import (
 from minigrad.errors import (
     AnomalyError,
     ArgumentError,
+    ArgumentRangeError,
     DTypeError,
     GradcheckError,
     GraphError,
@@ -30,6 +30,7 @@ from minigrad.errors import (
     ShapeError,
 )
 from minigrad.gradcheck import gradcheck
+from minigrad.hooks import BackwardStep, record_backward
 from minigrad.ops import (
     add,
     conv2d,
@@ -65,6 +66,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AnomalyError",
     "ArgumentError",
+    "ArgumentRangeError",
+    "BackwardStep",
     "DTypeError",
     "Function",
     "GradcheckError",
@@ -99,6 +102,7 @@ __all__ = [
     "no_grad",
     "optim",
     "pow",
+    "record_backward",
     "relu",
     "reshape",
     "softmax",

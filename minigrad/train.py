@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import minigrad
+from minigrad.arguments import integer
 from minigrad.data import DataLoader
 from minigrad.errors import ArgumentError, CheckpointError, SpecError
 from minigrad.nn.module import Module, Sequential
@@ -257,8 +258,7 @@ def fit(
     >>> h["epoch"], h["train_accuracy"][-1] > 0.9
     ([1, 2, 3], True)
     """
-    if isinstance(grad_every, bool) or not isinstance(grad_every, int) or grad_every < 0:
-        raise ArgumentError(f"fit: grad_every must be an integer >= 0, got {grad_every!r}")
+    grad_every = integer("fit", "grad_every", grad_every, 0)
     history = History() if history is None else history
     for epoch in range(start_epoch, epochs):
         start = time.perf_counter()

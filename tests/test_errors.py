@@ -742,8 +742,8 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     (
         "fit with a negative grad_every",
         lambda: fit_with_grad_every(-1),
-        ArgumentError,
-        r"fit: grad_every must be an integer >= 0, got -1",
+        minigrad.errors.ArgumentRangeError,
+        r"fit: grad_every must be an int >= 0, got -1 \(int\)",
     ),
 ]
 

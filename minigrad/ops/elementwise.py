@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad import engine
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
@@ -21,25 +22,35 @@ if TYPE_CHECKING:
 __all__ = ["add", "div", "exp", "log", "mul", "neg", "pow", "sub"]
 
 
-def _broadcast(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _binary_check(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> None:
+    """The shapes broadcast together and NumPy has ``ufunc`` for the two dtypes."""
     try:
-        return ufunc(a, b)
+        np.broadcast_shapes(a.shape, b.shape)
     except ValueError as exc:
         raise ShapeError(
             f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
         ) from exc
+    try:
+        ufunc.resolve_dtypes((a.dtype, b.dtype, None))
     except TypeError as exc:  # NumPy refuses e.g. bool - bool
         raise DTypeError(f"{name}: not defined for dtypes {a.dtype} and {b.dtype}") from exc
 
 
 class Add(Function):
-    """``z = a + b``.   VJP: ``dL/da = dL/dz``, ``dL/db = dL/dz``."""
+    """``z = a + b``.   VJP: ``dL/da = dL/dz``, ``dL/db = dL/dz``.
 
-    promote = True
+    Derivation: ``docs/derivations/elementwise.md#add``
+    """
+
+    name = "add"
+
+    @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("add", np.add, a, b)
 
     @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return _broadcast("add", np.add, a, b)
+        return a + b
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,13 +58,20 @@ class Add(Function):
 
 
 class Sub(Function):
-    """``z = a - b``.   VJP: ``dL/da = dL/dz``, ``dL/db = -dL/dz``."""
+    """``z = a - b``.   VJP: ``dL/da = dL/dz``, ``dL/db = -dL/dz``.
 
-    promote = True
+    Derivation: ``docs/derivations/elementwise.md#sub``
+    """
+
+    name = "sub"
+
+    @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("sub", np.subtract, a, b)
 
     @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return _broadcast("sub", np.subtract, a, b)
+        return a - b
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -61,14 +79,21 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """``z = a * b``.   VJP: ``dL/da = dL/dz * b``, ``dL/db = dL/dz * a``."""
+    """``z = a * b``.   VJP: ``dL/da = dL/dz * b``, ``dL/db = dL/dz * a``.
 
-    promote = True
+    Derivation: ``docs/derivations/elementwise.md#mul``
+    """
+
+    name = "mul"
+
+    @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("mul", np.multiply, a, b)
 
     @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
-        return _broadcast("mul", np.multiply, a, b)
+        return a * b
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -81,13 +106,19 @@ class Div(Function):
     """``z = a / b``.
 
     VJP: ``dL/da = dL/dz / b``, ``dL/db = -dL/dz * a / b**2 = -dL/dz * z / b``.
+
+    Derivation: ``docs/derivations/elementwise.md#div``
     """
 
-    promote = True
+    name = "div"
+
+    @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("div", np.true_divide, a, b)
 
     @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        z = _broadcast("div", np.true_divide, a, b)
+        z = a / b
         ctx.save_for_backward(b, z)
         return z
 
@@ -100,14 +131,23 @@ class Div(Function):
 
 
 class Neg(Function):
-    """``z = -x``.   VJP: ``dL/dx = -dL/dz``."""
+    """``z = -x``.   VJP: ``dL/dx = -dL/dz``.
+
+    Derivation: ``docs/derivations/elementwise.md#neg``
+    """
+
+    name = "neg"
+
+    @staticmethod
+    def check(x: np.ndarray) -> None:
+        try:
+            np.negative.resolve_dtypes((x.dtype, None))
+        except TypeError as exc:  # NumPy refuses -bool
+            raise DTypeError(f"neg: not defined for dtype {x.dtype}") from exc
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
-        try:
-            return np.negative(x)
-        except TypeError as exc:  # NumPy refuses -bool
-            raise DTypeError(f"neg: not defined for dtype {x.dtype}") from exc
+        return np.negative(x)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
@@ -115,7 +155,12 @@ class Neg(Function):
 
 
 class Exp(Function):
-    """``y = exp(x)``.   VJP: ``dL/dx = dL/dy * exp(x) = dL/dy * y``."""
+    """``y = exp(x)``.   VJP: ``dL/dx = dL/dy * exp(x) = dL/dy * y``.
+
+    Derivation: ``docs/derivations/elementwise.md#exp``
+    """
+
+    name = "exp"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
@@ -130,7 +175,14 @@ class Exp(Function):
 
 
 class Log(Function):
-    """``y = log(x)`` (natural log).   VJP: ``dL/dx = dL/dy / x``."""
+    """``y = log(x)`` (natural log).   VJP: ``dL/dx = dL/dy / x``.
+
+    ``log(0) = -inf`` and ``log(x < 0) = nan``, as NumPy, without NumPy's warnings.
+
+    Derivation: ``docs/derivations/elementwise.md#log``
+    """
+
+    name = "log"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
@@ -146,13 +198,17 @@ class Log(Function):
 
 
 class Pow(Function):
-    """``y = x ** p`` for a constant exponent ``p``.   VJP: ``dL/dx = dL/dy * p * x**(p-1)``."""
+    """``y = x ** p`` for a constant exponent ``p``.   VJP: ``dL/dx = dL/dy * p * x**(p-1)``.
+
+    Derivation: ``docs/derivations/elementwise.md#pow``
+    """
+
+    name = "pow"
 
     @staticmethod
-    def forward(ctx: Node, x: np.ndarray, *, exponent: float) -> np.ndarray:
-        ctx.save_for_backward(x)
+    def check(x: np.ndarray, *, exponent: float) -> None:
         try:
-            return np.power(x, exponent)
+            np.power(np.ones(1, x.dtype), exponent)
         except (TypeError, ValueError) as exc:  # int ** negative int, bool ** ...
             raise DTypeError(
                 f"pow: cannot raise a {x.dtype} tensor to the power {exponent!r}; "
@@ -160,10 +216,59 @@ class Pow(Function):
             ) from exc
 
     @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, exponent: float) -> np.ndarray:
+        ctx.save_for_backward(x, exponent)
+        return np.power(x, exponent)
+
+    @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        (x,) = ctx.saved_tensors
-        p = ctx.attrs["exponent"]
+        x, p = ctx.saved_tensors
         return (grad * (p * np.power(x, p - 1)),)
+
+
+class Cast(Function):
+    """``y = x.astype(dtype)``; the VJP casts back: ``dL/dx = (dL/dy).astype(x.dtype)``.
+
+    Inserted when the inputs of a binary op have different float dtypes (see
+    :func:`promote`), and by ``Tensor.astype``.
+
+    Derivation: ``docs/derivations/elementwise.md#cast-dtype-promotion``
+    """
+
+    name = "cast"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
+        ctx.save_for_backward(x.dtype)
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (dtype,) = ctx.saved_tensors
+        return (grad.astype(dtype),)
+
+
+def promote(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` as tensors of one dtype, by NumPy's rules, for a binary op.
+
+    Python numbers are weak and take the tensors' dtype, as PyTorch's scalars do; a narrower
+    float tensor is cast to the wider by a recorded :class:`Cast`, so each VJP sees one dtype.
+    """
+    tensor = engine.Tensor  # the class, bound when minigrad.tensor has loaded (the one knot)
+    if isinstance(a, tensor) and isinstance(b, tensor) and a.data.dtype == b.data.dtype:
+        return a, b
+    values = [
+        x if isinstance(x, (tensor, int, float, bool)) else tensor._lift(x, op) for x in (a, b)
+    ]
+    target = np.result_type(*[v.data.dtype if isinstance(v, tensor) else v for v in values])
+    out = []
+    for v in values:
+        if not isinstance(v, tensor):
+            v = tensor._make(np.asarray(v, dtype=target), None)
+        elif v.data.dtype != target:
+            v = Cast.apply(v, dtype=target)
+        out.append(v)
+    return out[0], out[1]
 
 
 def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -173,7 +278,7 @@ def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> (minigrad.Tensor([1.0, 2.0]) + 1).data
     array([2., 3.])
     """
-    return Add.apply(a, b)
+    return Add.apply(*promote("add", a, b))
 
 
 def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -186,7 +291,7 @@ def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> b.grad                                    # -1 from each of the 3 rows
     array([-3., -3.])
     """
-    return Sub.apply(a, b)
+    return Sub.apply(*promote("sub", a, b))
 
 
 def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -198,7 +303,7 @@ def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> a.grad                                    # dL/da = dL/dz * b
     array([ 10., 100.])
     """
-    return Mul.apply(a, b)
+    return Mul.apply(*promote("mul", a, b))
 
 
 def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -210,7 +315,7 @@ def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> b.grad                                    # d(1/b)/db = -1/b**2
     array([-0.25  , -0.0625])
     """
-    return Div.apply(a, b)
+    return Div.apply(*promote("div", a, b))
 
 
 def neg(x: Tensor | Any) -> Tensor:

@@ -37,8 +37,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from minigrad.engine import BackwardStep, record_backward
 from minigrad.errors import GraphError, GraphvizNotFoundError, VizError
+from minigrad.hooks import BackwardStep, record_backward
 from minigrad.tensor import Tensor
 from minigrad.viz.dot import _INSTALL, _argnames, _as_roots, _attr, _collect, _Graph, to_dot
 
