@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 MATHJAX := docs/javascripts/mathjax
 MATHJAX_PARTS := tex-mml-chtml.js input/tex/extensions output/chtml/fonts/woff-v2 ui a11y sre
 
-.PHONY: demo test lint docs docs-serve mathjax bench dot npm chromium clean
+.PHONY: demo test lint docs docs-serve mathjax pictures bench dot npm chromium clean
 
 demo: $(STAMP) dot
 	$(VENV)/bin/minigrad train --model models/seed_cnn.toml --dataset digits --out runs/demo
@@ -30,6 +30,11 @@ docs-serve: $(STAMP) dot mathjax
 
 mathjax: $(MATHJAX)/.installed
 
+# The teaching pictures of the docs (docs/images), drawn by docs/_ext/pictures.py with minigrad,
+# matplotlib and Graphviz; the results are committed.
+pictures: $(STAMP) dot
+	$(PY) docs/_ext/pictures.py
+
 $(MATHJAX)/.installed: package.json package-lock.json
 	@$(MAKE) --no-print-directory npm
 	npm ci --no-audit --no-fund --loglevel=error
@@ -48,42 +53,39 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-dot:
-	@command -v dot >/dev/null 2>&1 || { \
+# $(call install,PROGRAM,DEBIAN PACKAGE,WHAT FOR,HINT[,STATUS]): when PROGRAM is missing, install
+# the package with apt-get if run as root on Debian/Ubuntu; otherwise print HINT and stop (or
+# go on, with STATUS 0, for what is optional).
+install = @command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Graphviz (the dot program) with apt-get..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	    echo "Installing $(2) ($(3)) with apt-get..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "minigrad needs the Graphviz 'dot' program to render graphs. Install it with your"; \
-	    echo "package manager: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install"; \
-	    echo "graphviz' (macOS), 'sudo dnf install graphviz' (Fedora), 'choco install graphviz'"; \
-	    echo "(Windows); then run this command again."; \
-	    exit 1; \
+	    printf '%s\n' $(4); \
+	    exit $(or $(5),1); \
 	  fi; }
 
+DOT_HINT := "minigrad needs the Graphviz 'dot' program to render graphs. Install it with your" \
+  "package manager: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install" \
+  "graphviz' (macOS), 'sudo dnf install graphviz' (Fedora), 'choco install graphviz'" \
+  "(Windows); then run this command again."
+NPM_HINT := "The docs need npm to install MathJax: 'sudo apt-get install npm' (Debian/Ubuntu)," \
+  "'brew install node' (macOS), or Node.js from your package manager; then run this" \
+  "command again."
+
+dot:
+	$(call install,dot,graphviz,the dot program,$(DOT_HINT))
+
 npm:
-	@command -v npm >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing npm (for MathJax in the docs) with apt-get..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	  else \
-	    echo "The docs need npm to install MathJax: 'sudo apt-get install npm' (Debian/Ubuntu),"; \
-	    echo "'brew install node' (macOS), or Node.js from your package manager; then run this"; \
-	    echo "command again."; \
-	    exit 1; \
-	  fi; }
+	$(call install,npm,npm,for MathJax in the docs,$(NPM_HINT))
 
 # The browser tests drive Debian's Chromium with Playwright (no browser download); without it
 # they are skipped, saying so.
+CHROMIUM_HINT := "The browser tests need Chromium at /usr/bin/chromium and will be skipped;" \
+  "install it with 'sudo apt-get install chromium' (Debian/Ubuntu)."
+
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Chromium (for the browser tests) with apt-get..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "The browser tests need Chromium at /usr/bin/chromium and will be skipped; install"; \
-	    echo "it with 'sudo apt-get install chromium' (Debian/Ubuntu)."; \
-	  fi; }
+	$(call install,chromium,chromium,for the browser tests,$(CHROMIUM_HINT),0)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis site \

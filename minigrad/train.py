@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 import minigrad
-from minigrad.arguments import integer
+from minigrad import arguments
 from minigrad.data import DataLoader
 from minigrad.errors import ArgumentError, CheckpointError, SpecError
 from minigrad.nn.module import Module, Sequential
@@ -53,9 +53,13 @@ __all__ = [
 ]
 
 DATASETS = ("digits", "mnist")
+"""The datasets :func:`run` and :func:`load_dataset` know by name."""
 MNIST_ENV = "MINIGRAD_MNIST_DIR"
+"""The environment variable that names the MNIST folder when ``data_dir`` is not given."""
 DEFAULT_EPOCHS = {"digits": 20, "mnist": 1}
+"""The epochs of a run per dataset when ``epochs`` is not given."""
 DEFAULT_LR = {"sgd": 0.02, "adam": 0.001}
+"""The learning rate per optimiser when ``lr`` is not given."""
 
 LossFn = Callable[[Tensor, Any], Tensor]
 
@@ -258,7 +262,7 @@ def fit(
     >>> h["epoch"], h["train_accuracy"][-1] > 0.9
     ([1, 2, 3], True)
     """
-    grad_every = integer("fit", "grad_every", grad_every, 0)
+    grad_every = arguments.integer("fit", "grad_every", grad_every, 0)
     history = History() if history is None else history
     for epoch in range(start_epoch, epochs):
         start = time.perf_counter()
@@ -434,19 +438,15 @@ def _check_run_arguments(
     limit: int | None,
     momentum: float,
 ) -> None:
-    if optimizer not in DEFAULT_LR:
-        raise ArgumentError(f"run: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    arguments.choice("run", "optimizer", optimizer, tuple(DEFAULT_LR))
     if optimizer == "adam" and momentum:
         raise ArgumentError(
             "--momentum applies to --optimizer sgd only (Adam keeps its own averages)"
         )
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("limit", limit)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ArgumentError(f"run: {name} must be a positive integer, got {value!r}")
-    if not 0 <= val_fraction < 1:
-        raise ArgumentError(f"run: val_fraction must be in [0, 1), got {val_fraction!r}")
+        if value is not None:
+            arguments.positive_int("run", name, value)
+    arguments.fraction("run", "val_fraction", val_fraction)
 
 
 def _check_classes(model: Sequential, source: str, dataset: str, *labels: np.ndarray) -> int:
@@ -471,6 +471,11 @@ def _check_input_shape(model: Sequential, source: str, dataset: str, x: np.ndarr
         )
 
 
+def _architecture(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A normalised spec without its free-text description."""
+    return {k: v for k, v in spec.items() if k != "description"}
+
+
 def _resume(path: str | Path, spec: Mapping[str, Any] | None, input_shape: Any) -> Any:
     """The checkpoint to resume, refused when ``spec`` describes another model."""
     from minigrad import nn
@@ -484,7 +489,7 @@ def _resume(path: str | Path, spec: Mapping[str, Any] | None, input_shape: Any) 
         )
     if spec is not None:
         wanted = nn.validate_spec(spec, "<spec>", input_shape)
-        if wanted != ckpt.spec:
+        if _architecture(wanted) != _architecture(ckpt.spec):
             raise CheckpointError(
                 f"{path}: cannot resume: the checkpoint holds model {ckpt.spec['name']!r}, "
                 f"which differs from the spec given ({wanted['name']!r}); pass the spec it "

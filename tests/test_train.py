@@ -297,9 +297,9 @@ def test_a_float64_spec_trains_on_float32_data(tmp_path):
 
 def test_run_checks_its_arguments(tmp_path):
     for kwargs, message in (
-        ({"optimizer": "rmsprop"}, "optimizer must be 'sgd' or 'adam'"),
-        ({"epochs": 0}, "epochs must be a positive integer"),
-        ({"batch_size": 1.5}, "batch_size must be a positive integer"),
+        ({"optimizer": "rmsprop"}, r"run: optimizer must be one of \('sgd', 'adam'\)"),
+        ({"epochs": 0}, "run: epochs must be a positive int, got 0"),
+        ({"batch_size": 1.5}, "run: batch_size must be an int, got 1.5"),
         ({"val_fraction": 1.0}, r"val_fraction must be in \[0, 1\)"),
         ({"dataset": "cifar"}, "dataset must be one of digits, mnist"),
     ):
