@@ -16,6 +16,7 @@ import minigrad
 from minigrad import cli, nn, optim, viz
 from minigrad.checkpoint import save_checkpoint
 from minigrad.errors import VizError
+from minigrad.testing import arrays, broadcastable_shapes
 from minigrad.train import History
 from minigrad.viz import page as page_module
 
@@ -148,6 +149,31 @@ def test_a_nan_gradient_is_counted_and_drawn_as_not_finite(tmp_path):
     grad = by_name(data)["x"]["grad"]
     assert grad["stats"]["norm"] == "NaN" and grad["stats"]["nan"] == 3
     assert (decode(grad["picture"]) == 255).all()
+
+
+@needs_dot
+@given(
+    broadcastable_shapes(max_dims=3, max_side=3).flatmap(
+        lambda pair: st.tuples(arrays(pair[0]), arrays(pair[1]))
+    )
+)
+def test_over_random_broadcasts_each_tensor_gets_the_sum_the_engine_stored(tmp_path_factory, ab):
+    """``a`` is used twice and ``b`` broadcast: what was sent to each adds up to its .grad."""
+    a = minigrad.Tensor(ab[0], requires_grad=True, name="a")
+    b = minigrad.Tensor(ab[1], requires_grad=True, name="b")
+    loss = (minigrad.exp(a * b) + a).sum()
+    path = tmp_path_factory.mktemp("page") / "page.html"
+    data = page_data(viz.explore(loss, path))
+    tensors = by_name(data)
+    for t in (a, b):
+        page = tensors[t.name]
+        assert page["grad"]["stats"]["shape"] == list(t.shape)  # reduced to the input's shape
+        assert page["grad"]["stats"]["norm"] == pytest.approx(
+            float(np.linalg.norm(t.grad)), rel=1e-9, abs=1e-12
+        )
+    assert len(tensors["a"]["received"]) == 2 and len(tensors["b"]["received"]) == 1
+    steps = [data["ops"][s["op"]]["name"] for s in data["steps"]]
+    assert steps == ["sum", "add", "exp", "mul"]
 
 
 # --------------------------------------------------------------------------- pictures
