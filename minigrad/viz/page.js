@@ -117,7 +117,8 @@
       }
     }
     ctx.putImageData(img, 0, 0);
-    const zoom = Math.max(1, Math.min(16, Math.floor(400 / canvas.width)));
+    // Whole pixels, at most 400 wide and 320 high (a tall stack of filters stays in view).
+    const zoom = Math.max(1, Math.min(16, Math.floor(400 / canvas.width), Math.floor(320 / canvas.height)));
     canvas.style.width = canvas.width * zoom + "px";
   }
 

@@ -67,8 +67,12 @@ def _tiles(a: np.ndarray) -> tuple[np.ndarray, int, str]:
     lead = 0
     while a.ndim > 1 and a.shape[0] == 1:
         a, lead = a[0], lead + 1
-    if lead and a.ndim >= 1:
-        notes.append(f"leading axes of size 1 dropped ({lead})")
+    if lead:
+        notes.append(
+            "the leading axis of size 1 left out"
+            if lead == 1
+            else f"{lead} leading axes of size 1 left out"
+        )
     if a.ndim == 1:
         n = a.size
         width = n if n <= MATRIX_SIDE else math.ceil(math.sqrt(n))
