@@ -16,7 +16,6 @@ from minigrad.engine import (
     Node,
     enable_grad,
     is_grad_enabled,
-    name_scope,
     no_grad,
 )
 from minigrad.errors import (
@@ -31,6 +30,7 @@ from minigrad.errors import (
 )
 from minigrad.gradcheck import gradcheck
 from minigrad.hooks import BackwardStep, record_backward
+from minigrad.modes import name_scope
 from minigrad.ops import (
     add,
     conv2d,

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["detect_anomaly", "is_anomaly_enabled"]
 
-_anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
+#: True inside ``detect_anomaly()``; the engine reads it once per op.
+enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("detect_anomaly", default=False)
 
 
 def is_anomaly_enabled() -> bool:
@@ -38,7 +39,7 @@ def is_anomaly_enabled() -> bool:
     >>> minigrad.is_anomaly_enabled()
     False
     """
-    return _anomaly.get()
+    return enabled.get()
 
 
 class detect_anomaly(Mode):  # noqa: N801 - the PyTorch name
@@ -60,7 +61,7 @@ class detect_anomaly(Mode):  # noqa: N801 - the PyTorch name
     minigrad.errors.AnomalyError: log produced -inf in its forward pass: its output ...
     """
 
-    variable = _anomaly
+    variable = enabled
 
 
 def capture(node: Node) -> None:

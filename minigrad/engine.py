@@ -1,33 +1,16 @@
-"""The autograd engine: the graph ``Node``, ``Function``, the backward walk and grad mode.
+"""The autograd engine, in reading order: the graph ``Node``, ``Function``, the walk, grad mode.
 
-An op is a subclass of :class:`Function`: its formula in the docstring, an optional ``check``
-of its arguments, then ``forward`` and ``backward``, math only::
-
-    class Exp(Function):
-        name = "exp"
-
-        @staticmethod
-        def forward(ctx, x):                  # y = exp(x)
-            y = np.exp(x)
-            ctx.save_for_backward(y)
-            return y
-
-        @staticmethod
-        def backward(ctx, grad):              # dL/dx = dL/dy * exp(x)
-            (y,) = ctx.saved_tensors
-            return (grad * y,)
-
-``Exp.apply(t)`` runs ``check`` (once per call signature), then the forward on the tensors'
-arrays, and, when grad mode is on and an input requires grad, records a :class:`Node` (the
-``ctx`` the op saw) on the output. An op never sees the graph: its backward reads only what its
-forward saved. This module owns everything generic:
+An op is a :class:`Function`: its formula (docstring), ``name``, an optional ``check``, then
+``forward`` and ``backward``, math only. ``Op.apply(...)`` runs ``check`` once per call
+signature, then ``forward`` on the arrays, and, when grad mode is on and an input requires grad,
+records a :class:`Node` (the ``ctx`` the op saw) on the output. An op never sees the graph: its
+backward reads only what its forward saved. This module owns everything generic:
 
 * recording a node only when it is needed;
-* the backward walk: one pass over the nodes in reverse creation order (no recursion, so
-  graphs of any depth), each node's vector-Jacobian product (VJP) called once with the sum
-  of the gradients that reached it;
-* reducing a gradient over the dimensions its input was broadcast along, then checking that
-  it has the input's exact shape and dtype, with an error that names the op;
+* the backward walk: one pass over the nodes in reverse creation order (no recursion), each
+  node's vector-Jacobian product (VJP) called once with the sum of the gradients that reached it;
+* summing a gradient over the dimensions its input was broadcast along, then checking its
+  shape and dtype, with an error that names the op;
 * gradient accumulation: a tensor used twice receives the sum, ``(x + x) * x`` included;
 * releasing each node's saved arrays once its VJP has run, unless ``retain_graph=True``.
 
@@ -50,7 +33,7 @@ import numpy as np
 from minigrad import anomaly
 from minigrad.errors import DTypeError, GraphError, MinigradError, ShapeError
 from minigrad.hooks import BackwardStep, recording, run_hooks
-from minigrad.modes import Mode
+from minigrad.modes import Mode, scope
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -62,7 +45,6 @@ __all__ = [
     "enable_grad",
     "graph_nodes",
     "is_grad_enabled",
-    "name_scope",
     "no_grad",
 ]
 
@@ -81,7 +63,7 @@ class Node:
         needs_input_grad: one bool per input: does backward need that input's gradient?
         saved_tensors: what forward passed to :meth:`save_for_backward`.
         out_ref: a weak reference to the tensor the op produced.
-        scope: the module path the op was called under (see :class:`name_scope`).
+        scope: the module path the op was called under (see ``minigrad.name_scope``).
         stack: where the op was created, recorded inside ``detect_anomaly`` only.
         seq: the creation number; a node is always created after the nodes it reads, so
             decreasing ``seq`` is an order in which backward can visit the graph.
@@ -115,7 +97,7 @@ class Node:
         self.saved_tensors: tuple[Any, ...] = ()
         self.out_ref: weakref.ref[Tensor] | None = None
         self.released = False
-        self.scope = _scope.get()
+        self.scope = scope.get()
         self.stack: list[Any] | None = None
         self.seq = next(_creation_counter)
 
@@ -145,24 +127,18 @@ class Node:
 class Function:
     """Base class of every op: a check, a forward and its vector-Jacobian product.
 
-    Subclasses define, in this order:
-
-    * ``name``: what errors and graphs show (``"conv2d"``). Every op of minigrad sets it; an
-      op of your own defaults to its class name in snake case.
-    * optionally ``check(*arrays, **attrs)``, a static method that raises a minigrad error
-      naming the op for arguments it cannot take. The engine runs it once per call signature
-      (the inputs' shapes and dtypes, the attributes) and remembers that it passed; set
-      ``checks_values = True`` if it also looks at the values.
-    * ``forward(ctx, *arrays, **attrs) -> ndarray`` computes the output from NumPy arrays.
-      It may call ``ctx.save_for_backward(...)`` and read ``ctx.needs_input_grad``.
-    * ``backward(ctx, grad) -> tuple`` receives ``grad`` = dL/d(output) and returns dL/d(input)
-      for each input, in order (``None`` where ``ctx.needs_input_grad`` is False), reading
-      only ``ctx.saved_tensors``. A gradient may keep dimensions its input was broadcast
-      along; the engine sums them away and checks the exact shape and dtype. Never modify
+    * ``name``: what errors and graphs show; yours defaults to the class name in snake case.
+    * ``check(*arrays, **attrs)`` (optional, static): raises a minigrad error naming the op for
+      arguments it cannot take. Run once per call signature (shapes, dtypes, attributes), or
+      on every call if ``checks_values`` is True (it reads the values).
+    * ``forward(ctx, *arrays, **attrs) -> ndarray``; it may ``ctx.save_for_backward(...)``.
+    * ``backward(ctx, grad) -> tuple``: dL/d(input) for each input, in order (``None`` where
+      ``ctx.needs_input_grad`` is False), from ``ctx.saved_tensors`` only. A gradient may keep
+      broadcast dimensions; the engine sums them away and checks shape and dtype. Never modify
       ``grad`` in place, and return new arrays or views: a leaf may keep one as its ``.grad``.
 
-    Call ``MyOp.apply(*tensors, **attrs)``; it accepts tensors, arrays and Python numbers. If
-    NumPy still fails inside ``forward``, the error is a minigrad error naming the op.
+    ``MyOp.apply(*inputs, **attrs)`` takes tensors, arrays and numbers. If NumPy still fails
+    inside ``forward``, the error is a minigrad error naming the op.
 
     >>> import minigrad, numpy as np
     >>> class Square(minigrad.Function):
@@ -206,7 +182,7 @@ class Function:
         else:
             needs = (False,) * len(parents)
         ctx = Node(cls, parents, attrs, needs)
-        watch = anomaly.is_anomaly_enabled()
+        watch = anomaly.enabled.get()
         if watch:
             anomaly.capture(ctx)
         arrays = [p.data for p in parents]
@@ -289,7 +265,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             "the inputs with requires_grad=True (and outside no_grad())"
         )
     seed = _seed(root, grad)
-    watch = anomaly.is_anomaly_enabled()
+    watch = anomaly.enabled.get()
     if watch:
         anomaly.check_seed(seed)
     if root._node is None:
@@ -339,30 +315,29 @@ def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
             f"{len(node.parents)} inputs"
         )
     fitted = []
-    for index, (parent, pg, need) in enumerate(
-        zip(node.parents, grads, node.needs_input_grad, strict=True)
-    ):
-        data = parent.data
+    for parent, pg, need in zip(node.parents, grads, node.needs_input_grad, strict=True):
         if pg is None or not need:
             pg = None
-        elif type(pg) is not np.ndarray or pg.shape != data.shape or pg.dtype != data.dtype:
-            pg = _fit_to_input(node, index, pg)  # reduce broadcast dims, or raise
+        elif (
+            type(pg) is not np.ndarray
+            or pg.shape != parent.data.shape
+            or pg.dtype != parent.data.dtype
+        ):
+            pg = _fit_to_input(node, len(fitted), pg)  # reduce broadcast dims, or raise
         fitted.append(pg)
     return tuple(fitted)
 
 
 class _Gradients:
-    """The gradients on their way during one walk, and the rule for storing them.
+    """The gradients on their way during one walk: the accumulation bookkeeping.
 
-    A node waits in a heap keyed by decreasing creation number, with the running sum of what
-    its consumers sent. Every consumer of a node was created after it, so when a node comes
-    off the heap its sum is complete: a topological order with no sorting pass. A leaf takes
-    its gradient at once, or, if it has hooks, once the walk is over.
-
-    No copy where none is needed, and no aliasing: a sum is added into in place only if this
-    walk allocated it (``owned``), and a leaf keeps an array as its ``.grad`` only if nothing
-    else holds it (``handed`` lists the ids of arrays stored somewhere). Arrays are never
-    changed once a node has received them, so a recorded step stays as computed.
+    A node waits in a heap by decreasing creation number with the sum of what its consumers
+    sent; every consumer was created after it, so a node comes off the heap with its sum
+    complete (a topological order without a sorting pass). A leaf takes its gradient at once,
+    or, if it has hooks, when the walk is over. No needless copy and no aliasing: a sum is
+    added into in place only if this walk allocated it (``owned``), and a leaf keeps an array
+    as ``.grad`` only if nothing else holds it (``handed``: ids of arrays stored somewhere).
+    Nothing a node received is changed afterwards, so a recorded step stays as computed.
     """
 
     def __init__(self, root: Node, seed: np.ndarray, watch: bool) -> None:
@@ -514,7 +489,6 @@ def graph_nodes(root: Tensor) -> list[Node]:
 # --------------------------------------------------------------------------- modes
 
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
-_scope: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("scope", default=())
 
 
 def is_grad_enabled() -> bool:
@@ -564,30 +538,6 @@ class enable_grad(Mode):  # noqa: N801 - the PyTorch name
 
     variable = _grad_enabled
     on = True
-
-
-class name_scope(Mode):  # noqa: N801 - used like a function: ``with name_scope(...)``
-    """Label every node recorded inside the block with ``name`` (nested scopes join with ``.``).
-
-    ``minigrad.nn.Module`` enters a scope named after its attribute path on each call, so the
-    graph renderer can group what a module created into one cluster.
-
-    >>> import minigrad, numpy as np
-    >>> w = minigrad.Tensor(np.ones(2), requires_grad=True)
-    >>> with minigrad.name_scope("encoder"):
-    ...     with minigrad.name_scope("layer1"):
-    ...         y = w * 2
-    >>> y.grad_fn.scope
-    ('encoder', 'layer1')
-    """
-
-    variable = _scope
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def value(self) -> tuple[str, ...]:
-        return (*_scope.get(), self._name)
 
 
 # The one knot: Tensor (floor 3) is built on this engine, and the engine hands out Tensors.

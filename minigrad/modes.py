@@ -13,13 +13,13 @@ import contextvars
 from contextlib import ContextDecorator
 from typing import Any, ClassVar
 
-__all__ = ["Mode"]
+__all__ = ["Mode", "name_scope", "scope"]
 
-# What each entered block replaced, innermost last: (variable, previous value) pairs. Kept in
-# a context variable rather than on the instance, because one decorated function may run in
+# The tokens of the blocks entered, innermost last: each restores what its block replaced. Kept
+# in a context variable rather than on the instance, because one decorated function may run in
 # several threads (or call itself) at once.
-_outer: contextvars.ContextVar[tuple[tuple[contextvars.ContextVar[Any], Any], ...]] = (
-    contextvars.ContextVar("outer_modes", default=())
+_entered: contextvars.ContextVar[tuple[contextvars.Token[Any], ...]] = contextvars.ContextVar(
+    "entered_modes", default=()
 )
 
 
@@ -37,12 +37,38 @@ class Mode(ContextDecorator):
         return self.on
 
     def __enter__(self) -> Any:
-        variable = self.variable
-        _outer.set((*_outer.get(), (variable, variable.get())))
-        variable.set(self.value())
+        _entered.set((*_entered.get(), self.variable.set(self.value())))
         return None
 
     def __exit__(self, *exc: object) -> None:
-        *outer, (variable, previous) = _outer.get()
-        _outer.set(tuple(outer))
-        variable.set(previous)
+        *outer, token = _entered.get()
+        _entered.set(tuple(outer))
+        token.var.reset(token)
+
+
+#: The module path of the ops being recorded (``minigrad.nn.Module`` enters one per call).
+scope: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("scope", default=())
+
+
+class name_scope(Mode):  # noqa: N801 - used like a function: ``with name_scope(...)``
+    """Label every node recorded inside the block with ``name`` (nested scopes join with ``.``).
+
+    ``minigrad.nn.Module`` enters a scope named after its attribute path on each call, so the
+    graph renderer can group what a module created into one cluster.
+
+    >>> import minigrad, numpy as np
+    >>> w = minigrad.Tensor(np.ones(2), requires_grad=True)
+    >>> with minigrad.name_scope("encoder"):
+    ...     with minigrad.name_scope("layer1"):
+    ...         y = w * 2
+    >>> y.grad_fn.scope
+    ('encoder', 'layer1')
+    """
+
+    variable = scope
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def value(self) -> tuple[str, ...]:
+        return (*scope.get(), self._name)

@@ -97,15 +97,6 @@ class MatMul(Function):
         return ga, gb
 
 
-def _outer_or_dot(g: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``G^T X`` for G (n, out) and X (n, in).
-
-    Speed case: for one sample (n = 1) it is an outer product, and broadcasting ``g.T * x``
-    beats BLAS ``np.dot`` by about 3x (measured with timeit on NumPy 2.4).
-    """
-    return g.T * x if len(x) == 1 else np.dot(g.T, x)
-
-
 class Linear(Function):
     """``y = x W^T + b``: ``x`` (..., in), ``W`` (out, in), ``b`` (out,); the dense layer.
 
@@ -148,7 +139,7 @@ class Linear(Function):
         need = ctx.needs_input_grad
         g = grad.reshape(-1, w.shape[0])
         gx = np.dot(grad, w) if need[0] else None
-        gw = _outer_or_dot(g, x.reshape(-1, w.shape[1])) if need[1] else None
+        gw = np.dot(g.T, x.reshape(-1, w.shape[1])) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g.sum(axis=0) if need[2] else None)
