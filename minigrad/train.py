@@ -596,6 +596,11 @@ def run(
         opt = ckpt.build_optimizer(net)
         history, start_epoch = History(ckpt.history, ckpt.gradients), ckpt.epoch
         source = str(model if model is not None else resume)
+        if epochs <= start_epoch:
+            raise ArgumentError(
+                f"run: {resume} has trained {start_epoch} epochs already, so epochs={epochs} "
+                f"trains none; epochs is the total: pass more than {start_epoch}"
+            )
     else:
         net = nn.from_spec(spec, seed=seed, input_shape=x_train.shape[1:])
         params = net.parameters()

@@ -42,7 +42,8 @@ def train_run(**kwargs: Any) -> Any:
         return run(kwargs.pop("model", MODELS / "mlp.toml"), out=out, **{**options, **kwargs})
 
 
-def resume_another_model() -> None:
+def resume_mlp(spec: Path, epochs: int) -> None:
+    """Resume a one-epoch checkpoint of the MLP, ``mlp.npz``, with ``spec`` up to ``epochs``."""
     from minigrad.checkpoint import save_checkpoint
 
     model = minigrad.nn.from_spec(MODELS / "mlp.toml")
@@ -51,7 +52,7 @@ def resume_another_model() -> None:
         os.chdir(folder)  # the message starts with the path as given: mlp.npz
         try:
             save_checkpoint("mlp.npz", model, SGD(model.parameters(), lr=0.1), epoch=1)
-            train_run(model=MODELS / "seed_cnn.toml", epochs=2, resume="mlp.npz")
+            train_run(model=spec, epochs=epochs, resume="mlp.npz")
         finally:
             os.chdir(here)
 
@@ -801,10 +802,17 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ),
     (
         "resuming another model's checkpoint",
-        resume_another_model,
+        lambda: resume_mlp(MODELS / "seed_cnn.toml", epochs=2),
         CheckpointError,
         r"mlp.npz: cannot resume: the checkpoint holds model 'mlp', which differs from the spec "
         r"given \('seed_cnn'\)",
+    ),
+    (
+        "resuming with no epochs left",
+        lambda: resume_mlp(MODELS / "mlp.toml", epochs=1),
+        ArgumentError,
+        r"run: mlp.npz has trained 1 epochs already, so epochs=1 trains none; epochs is the "
+        r"total: pass more than 1",
     ),
     (
         "an unknown optimiser for a run",

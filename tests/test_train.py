@@ -271,6 +271,8 @@ def test_resuming_another_models_checkpoint_is_refused(tmp_path):
             resume=tmp_path / "mlp" / "checkpoint.npz",
         )
     assert not (tmp_path / "cnn" / "metrics.json").exists()
+    with pytest.raises(ArgumentError, match="has trained 1 epochs already, so epochs=1 trains"):
+        quick(tmp_path / "none", epochs=1, resume=tmp_path / "mlp" / "checkpoint.npz")
     resumed = quick(tmp_path / "again", epochs=2, resume=tmp_path / "mlp" / "checkpoint.npz")
     assert resumed.history["epoch"] == [1, 2]
     metrics = json.loads((tmp_path / "again" / "metrics.json").read_text())

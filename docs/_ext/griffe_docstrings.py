@@ -43,7 +43,9 @@ def convert(text: str) -> str:
             fence = None
         if stripped.startswith("```"):
             in_markdown_fence = not in_markdown_fence
-        elif not in_markdown_fence and (stripped.startswith(">>> ") or stripped == ">>>"):
+        elif not in_markdown_fence and (
+            stripped.startswith(">>> ") or stripped == ">>>"
+        ):
             fence = indent
             out.extend([f"{indent}```pycon", line])
             continue
@@ -67,7 +69,9 @@ class DocstringsToMarkdown(griffe.Extension):
 
 def _drop_undocumented_attributes(obj: griffe.Object) -> None:
     for name, member in list(obj.members.items()):
-        if member.is_alias:  # a re-export: judged by what it points to, when that is loaded
+        if (
+            member.is_alias
+        ):  # a re-export: judged by what it points to, when that is loaded
             try:
                 target = member.final_target
             except (griffe.AliasResolutionError, griffe.CyclicAliasError):

@@ -25,7 +25,11 @@ import minigrad
 from minigrad import viz
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
-PICTURES = ("autodiff_x_plus_x_times_x.svg", "conv_window_im2col.svg", "max_pool_routing.svg")
+PICTURES = (
+    "autodiff_x_plus_x_times_x.svg",
+    "conv_window_im2col.svg",
+    "max_pool_routing.svg",
+)
 
 WINDOW = "#1f77b4"  # the highlighted window, its output and its column
 OTHER = "#ff7f0e"  # a second window, for comparison
@@ -95,11 +99,26 @@ def _grid(
     ax.axis("off")
 
 
-def _outline(ax: Any, row: int, col: int, height: int, width: int, rows: int, **style: Any) -> None:
+def _outline(
+    ax: Any,
+    row: int,
+    col: int,
+    height: int,
+    width: int,
+    rows: int,
+    **style: Any,
+) -> None:
     from matplotlib.patches import Rectangle
 
     ax.add_patch(
-        Rectangle((col, rows - row - height), width, height, fill=False, linewidth=2.5, **style)
+        Rectangle(
+            (col, rows - row - height),
+            width,
+            height,
+            fill=False,
+            linewidth=2.5,
+            **style,
+        )
     )
 
 
@@ -109,18 +128,30 @@ def _save(fig: Any, path: Path, title: str, top: float, bottom: float) -> Path:
 
     fig.suptitle(title, fontsize=9.5)
     fig.subplots_adjust(left=0.02, right=0.98, top=top, bottom=bottom)
-    with matplotlib.rc_context({"svg.hashsalt": "minigrad", "svg.fonttype": "path"}):
+    with matplotlib.rc_context(
+        {"svg.hashsalt": "minigrad", "svg.fonttype": "path"}
+    ):
         fig.savefig(path, metadata={"Date": None})
     return path
 
 
 def conv_window_im2col(out: Path) -> Path:
     """A 3x3 kernel over a 4x4 image: two windows, their outputs and their im2col columns."""
-    x = np.random.default_rng(2).integers(0, 10, (1, 1, 4, 4)).astype(np.float64)
-    w = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]).reshape(1, 1, 3, 3)
-    y = minigrad.conv2d(minigrad.Tensor(x), minigrad.Tensor(w)).data[0, 0]  # (2, 2)
+    x = (
+        np.random.default_rng(2)
+        .integers(0, 10, (1, 1, 4, 4))
+        .astype(np.float64)
+    )
+    w = np.array(
+        [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]
+    ).reshape(1, 1, 3, 3)
+    y = minigrad.conv2d(minigrad.Tensor(x), minigrad.Tensor(w)).data[
+        0, 0
+    ]  # (2, 2)
     windows = [(p, q) for p in range(2) for q in range(2)]
-    cols = np.array([x[0, 0, p : p + 3, q : q + 3].ravel() for p, q in windows]).T  # (9, 4)
+    cols = np.array(
+        [x[0, 0, p : p + 3, q : q + 3].ravel() for p, q in windows]
+    ).T  # (9, 4)
     assert np.allclose(w.reshape(1, 9) @ cols, y.reshape(1, 4))  # y = W2 cols
 
     fig = _figure(10.5, 3.4)
@@ -133,16 +164,27 @@ def conv_window_im2col(out: Path) -> Path:
     _outline(ax_x, 1, 0, 3, 3, rows=4, edgecolor=OTHER, linestyle="--")
     _grid(ax_w, w[0, 0], "kernel w (3x3)")
     _grid(ax_y, y, "output y (2x2)", colours={(0, 1): WINDOW, (1, 0): OTHER})
-    ax_y.text(1.2, -0.6, f"y[0,1] = sum(window * w) = {y[0, 1]:g}", ha="center", fontsize=8.5)
+    ax_y.text(
+        1.2,
+        -0.6,
+        f"y[0,1] = sum(window * w) = {y[0, 1]:g}",
+        ha="center",
+        fontsize=8.5,
+    )
     _grid(
         ax_cols,
         cols,
         "im2col: one column per window",
-        colours={**{(r, 1): WINDOW for r in range(9)}, **{(r, 2): OTHER for r in range(9)}},
+        colours={
+            **{(r, 1): WINDOW for r in range(9)},
+            **{(r, 2): OTHER for r in range(9)},
+        },
     )
     for k, (p, q) in enumerate(windows):
         ax_cols.text(k + 0.5, 9.15, f"{p},{q}", ha="center", fontsize=7.5)
-    ax_cols.text(2, -0.7, "y = w.reshape(1, 9) @ cols", ha="center", fontsize=8.5)
+    ax_cols.text(
+        2, -0.7, "y = w.reshape(1, 9) @ cols", ha="center", fontsize=8.5
+    )
     title = (
         "conv2d: each 3x3 window of x, times w and summed, is one output;\n"
         "im2col copies each window into a column, so all of them are one matrix product"
@@ -153,7 +195,12 @@ def conv_window_im2col(out: Path) -> Path:
 def max_pool_routing(out: Path) -> Path:
     """A 2x2 max-pool of a 4x4 input: forward (the winners) and backward (their gradients)."""
     data = np.array(
-        [[1.0, 5.0, 2.0, 0.0], [3.0, 2.0, 7.0, 4.0], [8.0, 1.0, 0.0, 3.0], [2.0, 4.0, 6.0, 5.0]]
+        [
+            [1.0, 5.0, 2.0, 0.0],
+            [3.0, 2.0, 7.0, 4.0],
+            [8.0, 1.0, 0.0, 3.0],
+            [2.0, 4.0, 6.0, 5.0],
+        ]
     )
     x = minigrad.Tensor(data.reshape(1, 1, 4, 4), requires_grad=True)
     y = minigrad.max_pool2d(x, 2)
@@ -174,7 +221,14 @@ def max_pool_routing(out: Path) -> Path:
             _outline(ax_x, r, c, 2, 2, rows=4, edgecolor="#333333")
     _grid(ax_y, y.data[0, 0], "y = max of each window")
     _grid(ax_g, upstream, "upstream gradient ȳ", fmt=_signed)
-    _grid(ax_gx, grad, "x̄: ȳ goes to each winner", fmt=_signed, colours=red, bold=winners)
+    _grid(
+        ax_gx,
+        grad,
+        "x̄: ȳ goes to each winner",
+        fmt=_signed,
+        colours=red,
+        bold=winners,
+    )
     for r in (0, 2):
         for c in (0, 2):
             _outline(ax_gx, r, c, 2, 2, rows=4, edgecolor="#333333")
