@@ -769,6 +769,12 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         r"already released.*Call explore\(loss, path\) before loss.backward\(\)",
     ),
     (
+        "explore of a tensor that is not a scalar",
+        lambda: minigrad.viz.explore(leaf() * 2, "never-written.html"),
+        minigrad.errors.VizError,
+        r"explore: root 0 has shape \(2, 2\); explore runs backward\(\) from scalars",
+    ),
+    (
         "explore with the steps of another graph",
         explore_with_steps_of_another_graph,
         minigrad.errors.VizError,

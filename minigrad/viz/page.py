@@ -37,6 +37,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from minigrad.engine import Node
 from minigrad.errors import GraphError, GraphvizNotFoundError, VizError
 from minigrad.hooks import BackwardStep, record_backward
 from minigrad.tensor import Tensor
@@ -160,7 +161,14 @@ def _array_info(a: np.ndarray) -> dict[str, Any]:
 
 
 def _walk(roots: tuple[Tensor, ...]) -> list[BackwardStep]:
-    """Run backward from every root under the recorder; a scalar root starts from 1."""
+    """Run backward from every root under the recorder, one walk each, starting from 1."""
+    for i, root in enumerate(roots):
+        if root.data.size != 1:
+            raise VizError(
+                f"explore: root {i} has shape {root.data.shape}; explore runs backward() from "
+                "scalars (a loss): reduce it first, e.g. y.sum(), or run backward(grad) "
+                "inside minigrad.record_backward() yourself and pass steps="
+            )
     with record_backward() as steps:
         for i, root in enumerate(roots):
             try:
@@ -201,8 +209,13 @@ def _page_data(
 ) -> dict[str, Any]:
     op_id = {node: f"op{i}" for i, node in enumerate(graph.ops)}
     tensor_id = {id(t): f"t{i}" for i, t in enumerate(graph.tensors)}
-    step_of = {step.node: step for step in steps}
-    step_number = {step.node: k for k, step in enumerate(steps)}
+    # What each node's VJP received: one step per walk through it (several roots, several walks).
+    received_by: dict[Node, np.ndarray] = {}
+    step_number: dict[Node, int] = {}
+    for k, step in enumerate(steps):
+        step_number.setdefault(step.node, k)
+        seen = received_by.get(step.node)
+        received_by[step.node] = step.grad if seen is None else seen + step.grad
 
     # What the walk sent to each tensor, in order: a tensor used twice receives twice.
     arrivals: dict[str, list[dict[str, Any]]] = {}
@@ -244,8 +257,8 @@ def _page_data(
     for t in graph.tensors:
         tid = tensor_id[id(t)]
         received = arrivals.get(tid, [])
-        if t.grad_fn is not None and t.grad_fn in step_of:
-            grad: np.ndarray | None = step_of[t.grad_fn].grad
+        if t.grad_fn is not None and t.grad_fn in received_by:
+            grad: np.ndarray | None = received_by[t.grad_fn]
         elif received:
             grad = received[0]["grad"]
             for item in received[1:]:

@@ -120,6 +120,34 @@ def test_explore_after_backward_says_to_explore_first_or_pass_the_steps(tmp_path
     assert not (tmp_path / "page.html").exists()
 
 
+@needs_dot
+def test_several_roots_are_walked_in_turn_and_a_shared_tensor_sums_both_walks(tmp_path):
+    w = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True, name="w")
+    h = w * 3
+    h.name = "h"
+    first, second = (h * h).sum(), h.sum()  # dL/dh = 2h from the first, 1 from the second
+    data = page_data(viz.explore([first, second], tmp_path / "page.html"))
+    assert [data["ops"][s["op"]]["name"] for s in data["steps"]] == [
+        "sum",
+        "mul",
+        "mul",
+        "sum",
+        "mul",
+    ]
+    tensors = by_name(data)
+    assert tensors["h"]["grad"]["stats"]["norm"] == pytest.approx(np.linalg.norm(2 * h.data + 1))
+    assert tensors["w"]["grad"]["stats"]["norm"] == pytest.approx(np.linalg.norm(w.grad))
+    assert np.linalg.norm(w.grad) == pytest.approx(np.linalg.norm(3 * (2 * h.data + 1)))
+
+
+@needs_dot
+def test_explore_refuses_a_root_that_is_not_a_scalar_before_running_anything(tmp_path):
+    w = minigrad.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(VizError, match=r"explore: root 0 has shape \(3,\); .*e.g. y.sum\(\)"):
+        viz.explore(w * 2, tmp_path / "page.html")
+    assert w.grad is None and not (tmp_path / "page.html").exists()
+
+
 def test_explore_refuses_what_has_no_graph(tmp_path):
     model = nn.from_spec(MODELS[0])
     with pytest.raises(VizError, match="explore: got a module"):
