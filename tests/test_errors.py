@@ -772,7 +772,7 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         "explore of a tensor that is not a scalar",
         lambda: minigrad.viz.explore(leaf() * 2, "never-written.html"),
         minigrad.errors.VizError,
-        r"explore: root 0 has shape \(2, 2\); explore runs backward\(\) from scalars",
+        r"explore: root 0 has shape \(3,\); explore runs backward\(\) from scalars",
     ),
     (
         "explore with the steps of another graph",
