@@ -135,3 +135,13 @@ def test_the_notebook_tour_in_the_docs_shows_its_outputs_and_a_working_page(brow
     frame.locator("#show-history").click()
     assert frame.locator("#panel svg.chart polyline").count() == 4  # seed_cnn's 4 parameters
     assert page.errors == [] and page.blocked == []
+
+
+@pytest.mark.slow
+def test_the_notebooks_formulas_render_offline(browser, site):
+    page = browser.open((site / "notebooks" / "03-cnn-formula-by-formula" / "index.html").as_uri())
+    page.wait_for_selector(".jp-RenderedMarkdown mjx-container", state="attached", timeout=15_000)
+    assert page.locator(".jp-RenderedMarkdown mjx-container").count() > 10
+    text = " ".join(page.locator(".jp-RenderedMarkdown").all_inner_texts())
+    assert "\\frac" not in text and "$" not in text, "formulas left as TeX"
+    assert page.errors == [] and page.blocked == []
