@@ -163,5 +163,5 @@ def choice(where: str, argument: str, value: Any, options: Sequence[str]) -> str
 def name(where: str, argument: str, value: Any) -> str:
     """A non-empty string without line breaks (a tensor's, model's or scope's name)."""
     if not isinstance(value, str) or not value or "\n" in value:
-        raise _fail(ArgumentError, where, argument, "a non-empty one-line string", value)
+        raise _fail(ArgumentError, where, argument, "a non-empty string without line breaks", value)
     return value

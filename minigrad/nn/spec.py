@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import arguments
 from minigrad.arguments import FLOAT_DTYPES, boolean, choice, int_or_pair, integer, positive_int
 from minigrad.errors import ArgumentError, ShapeError, SpecError
 from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU
@@ -180,9 +181,10 @@ def validate_spec(
     for key in ("name", "input_shape", "layers"):
         if key not in spec and not (key == "input_shape" and input_shape is not None):
             raise fail(f"missing top-level key {key!r}")
-    name = spec["name"]
-    if not isinstance(name, str) or not name:
-        raise fail(f"'name' must be a non-empty string, got {name!r}")
+    try:
+        name = arguments.name(source, "'name'", spec["name"])
+    except ArgumentError as exc:
+        raise SpecError(str(exc)) from exc
     shape_value = spec["input_shape"] if input_shape is None else list(input_shape)
     if (
         not isinstance(shape_value, (list, tuple))

@@ -1,0 +1,160 @@
+"""The gradient arrays of one backward walk: the seed, fitting, accumulation.
+
+:func:`minigrad.engine.backward` reads as pop, VJP, fit to input, accumulate, release; this
+module holds the bookkeeping behind three of those words: :func:`seed_gradient` (where the
+walk starts), :func:`fit_to_input` (a VJP's result summed over broadcast dimensions, then
+checked against its input) and :class:`Gradients` (who receives what, added where, copied
+when).
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad import anomaly
+from minigrad.errors import DTypeError, GraphError, ShapeError
+from minigrad.hooks import run_hooks
+
+if TYPE_CHECKING:
+    from minigrad.engine import Node
+    from minigrad.tensor import Tensor
+
+__all__: list[str] = []  # the engine's internals; the public face is minigrad.engine.backward
+
+
+class Gradients:
+    """The gradients on their way during one walk: the accumulation bookkeeping.
+
+    A node waits in a heap by decreasing creation number with the sum of what its consumers
+    sent; every consumer was created after it, so a node comes off the heap with its sum
+    complete (a topological order without a sorting pass). A leaf takes its gradient at once,
+    or, if it has hooks, when the walk is over. No needless copy and no aliasing: a sum is
+    added into in place only if this walk allocated it (``owned``), and a leaf keeps an array
+    as ``.grad`` only if nothing else holds it (``handed``: ids of arrays stored somewhere).
+    Nothing a node received is changed afterwards, so a recorded step stays as computed.
+    """
+
+    def __init__(self, root: Node, seed: np.ndarray, watch: bool) -> None:
+        self.sums: dict[Node, np.ndarray] = {root: seed}
+        self.heap: list[tuple[int, Node]] = [(-root.seq, root)]
+        self.owned: set[int] = set()
+        self.handed: set[int] = {id(seed)}
+        self.hooked: dict[int, tuple[Tensor, np.ndarray]] = {}
+        self.watch = watch
+
+    def __bool__(self) -> bool:
+        return bool(self.heap)
+
+    def pop(self) -> tuple[Node, np.ndarray]:
+        node = heappop(self.heap)[1]
+        g = self.sums.pop(node)
+        self.owned.discard(id(g))  # g may be freed after this node; its id may then be reused
+        return node, g
+
+    def send(self, node: Node, index: int, pg: np.ndarray) -> None:
+        """Add ``pg``, the gradient ``node`` sends its input ``index``, to that input's sum."""
+        parent = node.parents[index]
+        child, total = parent._node, None
+        if child is None and parent._hooks:
+            key = id(parent)
+            total = add(self.hooked[key][1], pg) if key in self.hooked else None
+            self.hooked[key] = (parent, pg if total is None else total)
+            self.handed.add(id(pg))
+        elif child is None:
+            total = self.store(parent, pg, self.handed)
+        elif child not in self.sums:
+            self.sums[child] = pg
+            self.handed.add(id(pg))
+            heappush(self.heap, (-child.seq, child))
+        elif id(total := self.sums[child]) in self.owned:
+            np.add(total, pg, out=total)
+        else:
+            total = self.sums[child] = add(total, pg)
+            self.owned.add(id(total))
+            self.handed.add(id(total))
+        if self.watch:
+            anomaly.after_backward(node, index, pg, total)
+
+    def finish(self) -> None:
+        """Give each leaf with hooks its total, through the hooks."""
+        for leaf, total in self.hooked.values():
+            self.store(leaf, run_hooks(leaf, total), self.handed)
+
+    @staticmethod
+    def store(leaf: Tensor, g: np.ndarray, handed: set[int]) -> np.ndarray | None:
+        """Accumulate ``g`` into ``leaf.grad``; the new sum, if there was one to add to."""
+        if leaf.grad is None:
+            keep = g.base is None and g.flags.writeable and id(g) not in handed
+            leaf.grad = g if keep else g.copy()
+            total = None
+        else:
+            leaf.grad = total = add(leaf.grad, g)
+        handed.add(id(leaf.grad))
+        return total
+
+
+def fit_to_input(node: Node, index: int, grad: Any) -> np.ndarray:
+    """Sum ``grad`` over broadcast dimensions, then demand the input's exact shape and dtype."""
+    parent = node.parents[index]
+    shape, dtype = parent.data.shape, parent.data.dtype
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
+    if grad.shape != shape:
+        extra = grad.ndim - len(shape)
+        ok = extra >= 0 and all(
+            g == s or s == 1 for g, s in zip(grad.shape[extra:], shape, strict=True)
+        )
+        if not ok:
+            raise ShapeError(
+                f"{node.op.name}: backward returned a gradient of shape {grad.shape} for "
+                f"input {index} of shape {shape}"
+            )
+        if extra:
+            grad = grad.sum(axis=tuple(range(extra)))
+        axes = tuple(
+            i for i, (g, s) in enumerate(zip(grad.shape, shape, strict=True)) if s == 1 and g != 1
+        )
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+    if grad.dtype != dtype:
+        raise DTypeError(
+            f"{node.op.name}: backward returned a {grad.dtype} gradient for input {index} "
+            f"of dtype {dtype}"
+        )
+    return grad
+
+
+def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` as a new array; NumPy would return a scalar for two 0-d arrays."""
+    out = a + b
+    return out if type(out) is np.ndarray else np.asarray(out)
+
+
+def seed_gradient(root: Tensor, grad: Any) -> np.ndarray:
+    """dL/d(root), where the walk starts: 1 for a one-element root, else ``grad`` (an array)
+    checked against the root's shape, and cast to its dtype."""
+    data = root.data
+    if grad is None:
+        if data.size != 1:
+            raise GraphError(
+                f"backward: grad can be implicitly created only for a scalar output, but "
+                f"this tensor has shape {data.shape}; pass grad= (an array of that shape) "
+                "or reduce it first, e.g. loss.sum().backward()"
+            )
+        return np.ones(data.shape, dtype=data.dtype)
+    try:
+        seed = np.asarray(grad)
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise DTypeError(f"backward: cannot make an array from the grad ({exc})") from exc
+    if seed.shape != data.shape:
+        raise ShapeError(
+            f"backward: grad has shape {seed.shape} but the tensor has shape {data.shape}"
+        )
+    if seed.dtype != data.dtype:
+        if seed.dtype.kind not in "fiub":
+            raise DTypeError(f"backward: grad has dtype {seed.dtype}; expected {data.dtype}")
+        seed = seed.astype(data.dtype)
+    return seed
