@@ -64,6 +64,17 @@ def _say(args: argparse.Namespace, text: str) -> None:
         print(text, flush=True)
 
 
+def _add_model_args(p: Any) -> None:
+    """MODEL (a spec or a checkpoint) and --input-shape: summary, graph, explore."""
+    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
+    p.add_argument(
+        "--input-shape",
+        type=_shape,
+        metavar="C,H,W",
+        help="input shape without the batch axis (default: the spec's)",
+    )
+
+
 # ---------------------------------------------------------------------------- train
 
 
@@ -249,13 +260,7 @@ def _add_summary(sub: Any) -> None:
         description="Print a table of the layers of a model spec (or of the model in a "
         "checkpoint) with their output shapes and parameter counts; no data is run.",
     )
-    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
-    p.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
-        help="input shape without the batch axis (default: the spec's)",
-    )
+    _add_model_args(p)
     p.set_defaults(run=_run_summary)
 
 
@@ -280,13 +285,7 @@ _depth = _argument(partial(integer, text=True), 0)
 
 def _add_sample_args(p: Any) -> None:
     """The arguments of a command that runs a model once on a sample input: graph, explore."""
-    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
-    p.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
-        help="input shape without the batch axis (default: the spec's)",
-    )
+    _add_model_args(p)
     p.add_argument(
         "--batch-size",
         type=_positive_int,
