@@ -18,13 +18,14 @@ import itertools
 import re
 import weakref
 from collections.abc import Callable, Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from minigrad import anomaly
 from minigrad.errors import DTypeError, GraphError, MinigradError, ShapeError
-from minigrad.gradients import Gradients, add, fit_to_input, seed_gradient
+from minigrad.gradients import Gradients, fit_to_input, seed_gradient
 from minigrad.hooks import BackwardStep, recording, run_hooks
 from minigrad.modes import Mode, scope
 
@@ -58,23 +59,13 @@ class Node:
         out_ref: a weak reference to the tensor the op produced.
         scope: the module path the op was called under (see ``minigrad.name_scope``).
         stack: where the op was created, recorded inside ``detect_anomaly`` only.
-        seq: the creation number; a node is always created after the nodes it reads, so
-            decreasing ``seq`` is an order in which backward can visit the graph.
+        seq: the creation number; decreasing ``seq`` is an order backward can visit nodes in.
     """
 
-    __slots__ = (
-        "__dict__",
-        "attrs",
-        "needs_input_grad",
-        "op",
-        "out_ref",
-        "parents",
-        "released",
-        "saved_tensors",
-        "scope",
-        "seq",
-        "stack",
-    )
+    # fmt: off
+    __slots__ = ("__dict__", "attrs", "needs_input_grad", "op", "out_ref", "parents", "released",
+                 "saved_tensors", "scope", "seq", "stack")
+    # fmt: on
 
     def __init__(
         self,
@@ -131,9 +122,8 @@ class Function:
       ``grad`` in place, and return new arrays or views: a leaf may keep one as its ``.grad``.
 
     ``MyOp.apply(*inputs, **attrs)`` takes tensors, arrays and numbers. If NumPy still fails
-    inside ``forward``, the error is a minigrad error naming the op.
-
-    See the gradient checking tutorial (``docs/gradcheck-tutorial.md``) for an op of your own.
+    inside ``forward``, the error is a minigrad error naming the op. An op of your own, step by
+    step: ``docs/gradcheck-tutorial.md``.
     """
 
     name: ClassVar[str] = ""
@@ -188,22 +178,22 @@ class Function:
 # The call signatures whose check passed. Bounded: emptied when full (a model has a few dozen).
 _checked: dict[tuple[Any, ...], None] = {}
 _CHECKED_MAX = 4096
+_shape_and_dtype = attrgetter("shape", "dtype")
 
 
 def _validate(cls: type[Function], arrays: list[np.ndarray], attrs: dict[str, Any]) -> None:
     """Run ``cls.check`` unless it already passed for this signature."""
-    assert cls.check is not None
-    key = (cls, *[(a.shape, a.dtype) for a in arrays], *attrs.items())
+    key = None if cls.checks_values else (cls, *map(_shape_and_dtype, arrays), *attrs.items())
     try:
-        if not cls.checks_values and key in _checked:
+        if key is not None and key in _checked:
             return
     except TypeError:  # an unhashable attribute: check every time
-        cls.check(*arrays, **attrs)
-        return
-    cls.check(*arrays, **attrs)
-    if len(_checked) >= _CHECKED_MAX:
-        _checked.clear()
-    _checked[key] = None
+        key = None
+    cls.check(*arrays, **attrs)  # type: ignore[misc]
+    if key is not None:
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+        _checked[key] = None
 
 
 def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> MinigradError:
@@ -251,7 +241,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         Gradients.store(root, run_hooks(root, seed) if root._hooks else seed, {id(seed)})
         return
     steps = recording()
-    pending = Gradients(root._node, seed, watch)
+    pending = Gradients(root._node, seed, watch, steps)
     while pending:
         node, g = pending.pop()
         if node.released:
@@ -262,7 +252,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             )
         out = node.out_ref() if node.out_ref is not None else None
         if out is not None and (out._hooks or out._retains_grad):
-            g = _complete(out, g)
+            g = pending.complete(out, g)
         input_grads = _vjp(node, g)
         for index, pg in enumerate(input_grads):
             if pg is not None:
@@ -272,15 +262,6 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         if not retain_graph:
             node.release()
     pending.finish()
-
-
-def _complete(t: Tensor, g: np.ndarray) -> np.ndarray:
-    """A non-leaf tensor's complete gradient: its hooks run, then ``retain_grad()`` keeps it."""
-    if t._hooks:
-        g = run_hooks(t, g)
-    if t._retains_grad:
-        t.grad = np.array(g) if t.grad is None else add(t.grad, g)
-    return g
 
 
 def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -308,10 +289,8 @@ def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
 
 
 def graph_nodes(root: Tensor) -> list[Node]:
-    """The nodes of ``root``'s graph, outputs first: each node before the nodes it reads.
-
-    An iterative depth-first post-order, reversed (no recursion, so graphs of any depth).
-    """
+    """The nodes of ``root``'s graph, each before the nodes it reads: an iterative depth-first
+    post-order, reversed (no recursion, so graphs of any depth)."""
     if root._node is None:
         return []
     order: list[Node] = []
@@ -359,16 +338,7 @@ class no_grad(Mode):  # noqa: N801 - the PyTorch name
 
 
 class enable_grad(Mode):  # noqa: N801 - the PyTorch name
-    """Context manager and decorator that turns recording back on inside :class:`no_grad`.
-
-    >>> import minigrad, numpy as np
-    >>> w = minigrad.Tensor(np.ones(2), requires_grad=True)
-    >>> with minigrad.no_grad():
-    ...     with minigrad.enable_grad():
-    ...         y = w * 2
-    >>> y.requires_grad
-    True
-    """
+    """Context manager and decorator that turns recording back on inside :class:`no_grad`."""
 
     variable = _grad_enabled
     on = True

@@ -9,6 +9,7 @@ when).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from minigrad.hooks import run_hooks
 
 if TYPE_CHECKING:
     from minigrad.engine import Node
+    from minigrad.hooks import BackwardStep
     from minigrad.tensor import Tensor
 
 __all__: list[str] = []  # the engine's internals; the public face is minigrad.engine.backward
@@ -37,13 +39,19 @@ class Gradients:
     Nothing a node received is changed afterwards, so a recorded step stays as computed.
     """
 
-    def __init__(self, root: Node, seed: np.ndarray, watch: bool) -> None:
+    def __init__(
+        self, root: Node, seed: np.ndarray, watch: bool, steps: list[BackwardStep] | None
+    ) -> None:
         self.sums: dict[Node, np.ndarray] = {root: seed}
         self.heap: list[tuple[int, Node]] = [(-root.seq, root)]
         self.owned: set[int] = set()
         self.handed: set[int] = {id(seed)}
         self.hooked: dict[int, tuple[Tensor, np.ndarray]] = {}
         self.watch = watch
+        self.steps = steps
+        # While recording: for each receiver (a node, or a leaf with hooks), the (step, input)
+        # pairs that sent it a gradient, so a hook's replacement can be shown on its edge.
+        self.edges: dict[object, list[tuple[int, int]]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.heap)
@@ -58,6 +66,9 @@ class Gradients:
         """Add ``pg``, the gradient ``node`` sends its input ``index``, to that input's sum."""
         parent = node.parents[index]
         child, total = parent._node, None
+        if self.steps is not None:
+            key = child if child is not None else id(parent)
+            self.edges.setdefault(key, []).append((len(self.steps), index))
         if child is None and parent._hooks:
             key = id(parent)
             total = add(self.hooked[key][1], pg) if key in self.hooked else None
@@ -78,10 +89,29 @@ class Gradients:
         if self.watch:
             anomaly.after_backward(node, index, pg, total)
 
+    def complete(self, t: Tensor, g: np.ndarray) -> np.ndarray:
+        """A non-leaf tensor's complete gradient: its hooks run, then ``retain_grad()`` keeps it."""
+        if t._hooks:
+            g = self._through_hooks(t._node, t, g)
+        if t._retains_grad:
+            t.grad = np.array(g) if t.grad is None else add(t.grad, g)
+        return g
+
     def finish(self) -> None:
         """Give each leaf with hooks its total, through the hooks."""
-        for leaf, total in self.hooked.values():
-            self.store(leaf, run_hooks(leaf, total), self.handed)
+        for key, (leaf, total) in self.hooked.items():
+            self.store(leaf, self._through_hooks(key, leaf, total), self.handed)
+
+    def _through_hooks(self, key: object, t: Tensor, g: np.ndarray) -> np.ndarray:
+        """``t``'s hooks applied to ``g``. While recording, a replacement is shown on the edge
+        that brought ``g`` if there was one (with several, each edge keeps what it sent)."""
+        out = run_hooks(t, g)
+        edges = self.edges.get(key, [])
+        if out is not g and self.steps is not None and len(edges) == 1:
+            (i, index), step = edges[0], self.steps[edges[0][0]]
+            sent = step.input_grads
+            self.steps[i] = replace(step, input_grads=(*sent[:index], out, *sent[index + 1 :]))
+        return out
 
     @staticmethod
     def store(leaf: Tensor, g: np.ndarray, handed: set[int]) -> np.ndarray | None:

@@ -90,9 +90,11 @@ class BackwardStep:
         grad: dL/d(output), the array the VJP received (the sum over every consumer, after
             the output's hooks).
         input_grads: one entry per input of the node: the array sent to that input, reduced
-            over broadcast dimensions, or None where no gradient was sent. A tensor's hooks
-            act on its total; for an intermediate tensor that total is the ``grad`` of its
-            own node's step, and for a leaf it is what lands in ``.grad``.
+            over broadcast dimensions and through the input's hooks, or None where no
+            gradient was sent. Hooks act on an input's total: if this was the only gradient
+            the input received, the entry is what its hooks returned; if it received
+            several, each entry is what was sent, and the hooked total is the ``grad`` of
+            the input's own step (or, for a leaf, what reaches ``.grad``).
     """
 
     index: int
