@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minigrad import arguments
 from minigrad.arguments import (
     FLOAT_DTYPES,
     boolean,
@@ -329,6 +330,8 @@ def validate_spec(
     for key, length in (("name", 200), ("description", 2000)):
         if key in spec:
             try:
+                if key == "name":  # a name first as every name is checked, then its length
+                    arguments.name(source, repr(key), spec[key])
                 out[key] = text(source, repr(key), spec[key], length, lines=key != "name")
             except ArgumentError as exc:
                 raise SpecError(str(exc)) from exc
