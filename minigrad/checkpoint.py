@@ -19,9 +19,10 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from minigrad.nn.module import Module, Sequential
 from minigrad.nn.spec import from_spec
 from minigrad.optim import SGD, Adam, Optimizer
 
-__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "write_atomically"]
 
 FORMAT = "minigrad-checkpoint"
 VERSION = 1
@@ -152,11 +153,21 @@ def save_checkpoint(
         "extra": extra or {},
     }
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
+    return write_atomically(path, lambda f: np.savez(f, **arrays))
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(f)`` on a temporary file beside ``path``, then move it into place.
+
+    A crash or an exception mid-write leaves any existing file at ``path`` as it was, and no
+    half-written file under the real name. The folder is created if needed.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         # mkstemp creates the file readable by its owner only; give it the usual permissions.

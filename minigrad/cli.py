@@ -1,4 +1,4 @@
-"""The ``minigrad`` command: ``train``, ``evaluate``, ``summary`` and ``graph``.
+"""The ``minigrad`` command: ``train``, ``evaluate``, ``summary``, ``graph`` and ``export``.
 
 Each subcommand is two small functions: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args) -> int`` does the work; :data:`COMMANDS` lists the ``_add_`` functions.
@@ -106,10 +106,14 @@ def _add_train(sub: Any) -> None:
             "first convolution's learned filters) and confusion.png (on the test set). "
             "The default is the design document's per-sample SGD (--batch-size 1)."
         ),
-        epilog="example: minigrad train --model models/seed_cnn.toml --dataset digits "
-        "--out runs/demo",
+        epilog="example: minigrad train --model seed_cnn --dataset digits --out runs/demo",
     )
-    p.add_argument("--model", required=True, metavar="SPEC", help="model spec (TOML file)")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="SPEC",
+        help="a bundled spec's name (seed_cnn, lenet5, mlp) or a TOML file",
+    )
     p.add_argument(
         "--dataset",
         choices=DATASETS,
@@ -379,7 +383,11 @@ def _add_summary(sub: Any) -> None:
         description="Print a table of the layers of a model spec (or of the model in a "
         "checkpoint) with their output shapes and parameter counts; no data is run.",
     )
-    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
+    p.add_argument(
+        "model",
+        metavar="MODEL",
+        help="a bundled spec's name (seed_cnn), a model spec (.toml) or a checkpoint (.npz)",
+    )
     p.add_argument(
         "--input-shape",
         type=_shape,
@@ -430,9 +438,13 @@ def _add_graph(sub: Any) -> None:
         "that backward walked: every op with its attributes, every tensor with its shape and "
         "dtype, parameters by their dotted names, one cluster per module. The format follows "
         "the suffix of -o; .dot writes the DOT source and needs no Graphviz.",
-        epilog="example: minigrad graph models/seed_cnn.toml -o graph.svg --grads",
+        epilog="example: minigrad graph seed_cnn -o graph.svg --grads",
     )
-    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
+    p.add_argument(
+        "model",
+        metavar="MODEL",
+        help="a bundled spec's name (seed_cnn), a model spec (.toml) or a checkpoint (.npz)",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -525,10 +537,63 @@ def _run_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- export
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a model as ONNX (.onnx) or as safetensors weights (.safetensors)",
+        description="Write the model of a checkpoint (or of a spec, with fresh weights) for use "
+        "outside minigrad: a .onnx file (the graph and weights, for Netron and ONNX Runtime) "
+        "or a .safetensors file (the weights under PyTorch's names, for load_state_dict). "
+        "The format follows the suffix of -o.",
+        epilog="example: minigrad export runs/demo/checkpoint.npz -o seed_cnn.onnx",
+    )
+    p.add_argument(
+        "model",
+        metavar="CHECKPOINT_OR_SPEC",
+        help="a checkpoint (.npz), a spec (.toml) or the name of a bundled spec",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the .onnx or .safetensors file"
+    )
+    p.add_argument(
+        "--input-shape",
+        type=_shape,
+        metavar="C,H,W",
+        help="input shape without the batch axis (default: the spec's)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the weights when exporting a spec (default: 0)"
+    )
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from minigrad.export import export_model
+
+    r = export_model(args.model, args.output, input_shape=args.input_shape, seed=args.seed)
+    shapes = f"input (batch, {', '.join(map(str, r.input_shape))}) -> output (batch, " + (
+        f"{', '.join(map(str, r.output_shape))})"
+    )
+    print(f"wrote {r.path}: {r.name} as {r.format}, {shapes}, {r.num_parameters:,} parameters")
+    print(f"tensors: {', '.join(r.tensors)}")
+    for note in r.notes:
+        print(f"note: {note}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 #: One function per subcommand, each adding its parser (and its ``run``) to the subparsers.
-COMMANDS: list[Callable[[Any], None]] = [_add_train, _add_evaluate, _add_summary, _add_graph]
+COMMANDS: list[Callable[[Any], None]] = [
+    _add_train,
+    _add_evaluate,
+    _add_summary,
+    _add_graph,
+    _add_export,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
