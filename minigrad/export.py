@@ -123,7 +123,7 @@ class OnnxGraph:
         where = _overflow(data, np.float32)
         if where is not None:
             raise ExportError(
-                f"to_onnx: {key} holds {data[where]!r} at index {where}, beyond float32's "
+                f"to_onnx: {key} holds {data[where].item()!r} at index {where}, beyond float32's "
                 f"range (±{np.finfo(np.float32).max:.4g}); ONNX files are written in float32"
             )
         self.initializers.append(self.onnx.numpy_helper.from_array(data.astype(np.float32), key))
@@ -384,8 +384,8 @@ def load_safetensors(model: Module, path: str | Path) -> None:
         where = _overflow(value, own[key].dtype)
         if where is not None:
             raise StateDictError(
-                f"{path}: {key!r} holds {value[where]!r} at index {where}, which the model's "
-                f"{own[key].dtype} cannot hold"
+                f"{path}: {key!r} holds {value[where].item()!r} at index {where}, which the "
+                f"model's {own[key].dtype} cannot hold"
             )
     try:
         model.load_state_dict(arrays)
