@@ -26,11 +26,11 @@ docs-serve: $(STAMP) dot
 bench: $(STAMP)
 	$(PY) -m bench
 
+# setuptools prints an information-only notice ("Editable installation.") for every editable
+# install of a flat layout; it is not a warning about this project, so it is filtered out.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# setuptools prints an information-only notice ("Editable installation.") for every
-	# editable install of a flat layout; it is not a warning about this project.
 	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -457,3 +457,15 @@ def test_export_model_follows_the_suffix(tmp_path: Path) -> None:
     assert wide.input_shape == (1, 4, 4) and wide.tensors[0] == "1.weight"
     with pytest.raises(ArgumentError, match=r"export: .*m.pt must end in .onnx or .safetensors"):
         export_model("mlp", tmp_path / "m.pt")
+
+
+def test_the_docs_show_the_code() -> None:
+    """docs/leaving.md quotes an exporter; it is the one in minigrad/export.py."""
+    import inspect
+
+    from minigrad import export
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "leaving.md").read_text()
+    quoted = "\n".join(line.removeprefix("    ") for line in page.splitlines())
+    assert inspect.getsource(export._relu) in quoted
+    assert f"ONNX (opset {OPSET})" in page
