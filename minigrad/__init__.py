@@ -23,6 +23,7 @@ from minigrad.engine import (
 from minigrad.errors import (
     AnomalyError,
     ArgumentError,
+    ArgumentRangeError,
     DTypeError,
     GradcheckError,
     GraphError,
@@ -65,6 +66,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AnomalyError",
     "ArgumentError",
+    "ArgumentRangeError",
     "DTypeError",
     "Function",
     "GradcheckError",

@@ -16,10 +16,14 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from minigrad.arguments import fraction, integer, positive_int
+from minigrad.errors import ArgumentError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -59,24 +63,24 @@ def _shape(text: str) -> tuple[int, ...]:
     return shape
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _argument(check: Callable[..., Any], *extra: Any, parse: type = int) -> Callable[[str], Any]:
+    """An argparse ``type=``: parse the text, then check it with :mod:`minigrad.arguments`."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = text  # the check then says what was expected, naming the text
+        try:
+            return check("", "", value, *extra)
+        except ArgumentError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+_positive_int = _argument(partial(positive_int, text=True))
+_fraction = _argument(fraction, parse=float)
 
 
 def _first_conv_weight(model: Any) -> np.ndarray | None:
@@ -419,14 +423,7 @@ def _run_summary(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- graph
 
 
-def _depth(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+_depth = _argument(partial(integer, text=True), 0)
 
 
 def _add_graph(sub: Any) -> None:

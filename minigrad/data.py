@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.arguments import positive_int
 from minigrad.errors import ArgumentError, DataError
 
 __all__ = [
@@ -339,10 +340,7 @@ class DataLoader:
         x, y = _samples("x", x), _samples("y", y)
         if len(x) != len(y):
             raise ArgumentError(f"DataLoader: x has {len(x)} samples but y has {len(y)}")
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ArgumentError(
-                f"DataLoader: batch_size must be a positive int, got {batch_size!r}"
-            )
+        batch_size = positive_int("DataLoader", "batch_size", batch_size)
         self.x, self.y = x, y
         self.batch_size, self.shuffle, self.seed, self.drop_last = (
             batch_size,

@@ -36,7 +36,7 @@ import os
 import re
 import traceback
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ContextDecorator, contextmanager
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -330,6 +330,13 @@ class Function:
     """
 
     name: ClassVar[str] = ""
+    #: Optional ``check(*arrays, **attrs)``: validates the arguments and raises a minigrad
+    #: error naming the op. The engine runs it once per call signature (the op, the inputs'
+    #: shapes and dtypes, the attributes) and remembers that it passed.
+    check: ClassVar[Callable[..., None] | None] = None
+    #: True when ``check`` also looks at the input values (a loss's class indices): it then
+    #: runs on every call.
+    checks_values: ClassVar[bool] = False
     #: True for elementwise ops (add, mul, ...): Python numbers take the tensors' dtype, as
     #: PyTorch's scalars do, and a narrower float input is cast to the widest one by a
     #: recorded ``cast`` node, so each VJP sees one dtype.
@@ -371,8 +378,11 @@ class Function:
         anomaly = _anomaly.get()
         if anomaly:
             ctx.stack = traceback.extract_stack()[:-1]
+        arrays = [p.data for p in parents]
         try:
-            data = cls.forward(ctx, *[p.data for p in parents], **attrs)
+            if cls.check is not None:
+                _validate(cls, arrays, attrs)
+            data = cls.forward(ctx, *arrays, **attrs)
         except MinigradError:
             raise
         except (TypeError, ValueError, IndexError, OverflowError) as exc:
@@ -388,11 +398,39 @@ class Function:
         return Tensor._make(data, ctx)
 
 
+# The call signatures whose check passed. Bounded: emptied when full (a model has a few dozen).
+_checked: dict[tuple[Any, ...], None] = {}
+_CHECKED_MAX = 4096
+
+
+def _validate(cls: type[Function], arrays: list[np.ndarray], attrs: dict[str, Any]) -> None:
+    """Run ``cls.check`` unless it already passed for this signature."""
+    assert cls.check is not None
+    if cls.checks_values:
+        cls.check(*arrays, **attrs)
+        return
+    key = (cls, *[(a.shape, a.dtype) for a in arrays], *attrs.items())
+    try:
+        if key in _checked:
+            return
+    except TypeError:  # an unhashable attribute: check every time
+        cls.check(*arrays, **attrs)
+        return
+    cls.check(*arrays, **attrs)
+    if len(_checked) >= _CHECKED_MAX:
+        _checked.clear()
+    _checked[key] = None
+
+
 class Cast(Function):
     """``y = x.astype(dtype)``; the VJP casts back: ``dL/dx = (dL/dy).astype(x.dtype)``.
 
     The engine inserts this node when an op's inputs have different float dtypes.
+
+    Derivation: ``docs/derivations/elementwise.md#cast-dtype-promotion``
     """
+
+    name = "cast"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:

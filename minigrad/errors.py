@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AnomalyError",
     "ArgumentError",
+    "ArgumentRangeError",
     "CheckpointError",
     "DTypeError",
     "DataError",
@@ -48,6 +49,14 @@ class ArgumentError(MinigradError, TypeError, ValueError):
     ``cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got 'avg'``;
     ``cross_entropy: the float target holds nan``. It is both a ``TypeError`` and a
     ``ValueError``, so either ``except`` catches it.
+    """
+
+
+class ArgumentRangeError(ArgumentError, ShapeError):
+    """An argument of the right kind outside its range: ``stride=0``, ``lr=-1``, ``momentum=1``.
+
+    Example: ``conv2d: stride must be >= 1, got 0 (int)``. It is an :class:`ArgumentError` and,
+    since most such arguments are sizes, a :class:`ShapeError`; so it is also a ``ValueError``.
     """
 
 

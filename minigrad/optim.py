@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.arguments import fraction, non_negative
 from minigrad.errors import ArgumentError, CheckpointError
 from minigrad.tensor import Tensor
 
@@ -66,7 +67,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self.defaults["lr"] = _non_negative(type(self).__name__, "lr", value)
+        self.defaults["lr"] = non_negative(type(self).__name__, "lr", value)
 
     def _decayed_grads(self, weight_decay: float) -> Iterator[tuple[Tensor, dict[str, Any], Any]]:
         """``(parameter, its state, g)`` for each parameter with a gradient, where
@@ -130,12 +131,6 @@ class Optimizer:
         return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
 
 
-def _non_negative(opt: str, name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-        raise ArgumentError(f"{opt}: {name} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent, as PyTorch's ``torch.optim.SGD``.
 
@@ -166,9 +161,9 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        lr = _non_negative("SGD", "lr", lr)
-        momentum = _non_negative("SGD", "momentum", momentum)
-        weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
+        lr = non_negative("SGD", "lr", lr)
+        momentum = non_negative("SGD", "momentum", momentum)
+        weight_decay = non_negative("SGD", "weight_decay", weight_decay)
         if nesterov and momentum == 0:
             raise ArgumentError("SGD: nesterov=True needs momentum > 0")
         super().__init__(
@@ -223,12 +218,10 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        lr = _non_negative("Adam", "lr", lr)
-        b1, b2 = (float(b) for b in betas)
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ArgumentError(f"Adam: betas must be in [0, 1), got {tuple(betas)}")
-        eps = _non_negative("Adam", "eps", eps)
-        weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
+        lr = non_negative("Adam", "lr", lr)
+        b1, b2 = (fraction("Adam", "betas", b) for b in betas)
+        eps = non_negative("Adam", "eps", eps)
+        weight_decay = non_negative("Adam", "weight_decay", weight_decay)
         super().__init__(params, lr=lr, betas=[b1, b2], eps=eps, weight_decay=weight_decay)
 
     def step(self) -> None:

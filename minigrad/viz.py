@@ -60,6 +60,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from minigrad.arguments import choice, integer
 from minigrad.engine import Node, graph_nodes
 from minigrad.errors import ArgumentError, GraphvizNotFoundError, VizError
 from minigrad.tensor import Tensor
@@ -709,12 +710,10 @@ def to_dot(
     ['t0 -> op0', 'op0 -> t1', 't1 -> op1', 'op1 -> t2']
     >>> dot.render("graph", format="svg")  # doctest: +SKIP
     """
-    if view not in ("forward", "backward"):
-        raise ArgumentError(f"to_dot: view must be 'forward' or 'backward', got {view!r}")
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
-        raise ArgumentError(f"to_dot: depth must be None or an integer >= 0, got {depth!r}")
-    if rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ArgumentError(f"to_dot: rankdir must be TB, LR, BT or RL, got {rankdir!r}")
+    choice("to_dot", "view", view, ("forward", "backward"))
+    if depth is not None:
+        depth = integer("to_dot", "depth", depth, 0)
+    choice("to_dot", "rankdir", rankdir, ("TB", "LR", "BT", "RL"))
     graph = _collect(_as_roots(roots))
     drawing = _Drawing(graph, view, depth, grads, values, model)
     if view == "forward":

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 import minigrad
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.arguments import choice, float_dtype, int_or_pair, integer, positive_int
+from minigrad.errors import ShapeError
 from minigrad.nn.module import Module, Parameter, Shape
 from minigrad.ops.conv import output_size
 from minigrad.tensor import Tensor
@@ -31,24 +32,6 @@ __all__ = ["Conv2d", "Flatten", "Linear", "LogSoftmax", "MaxPool2d", "ReLU", "So
 
 INITS = ("he", "glorot")
 RNG = np.random.Generator | int | None
-
-
-def _pair(layer: str, name: str, value: int | tuple[int, int], minimum: int) -> tuple[int, int]:
-    def is_int(v: Any) -> bool:
-        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-    pair: Any = (value, value) if is_int(value) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(map(is_int, pair)):
-        raise ArgumentError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ArgumentError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _positive(layer: str, name: str, value: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ArgumentError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def init_weight(
@@ -66,15 +49,8 @@ def init_weight(
         a = math.sqrt(6.0 / (fan_in + fan_out))
         w = gen.uniform(-a, a, size=shape)
     else:
-        raise ArgumentError(f"init must be one of {INITS}, got {init!r}")
+        choice("init_weight", "init", init, INITS)
     return w.astype(dtype)
-
-
-def _float_dtype(layer: str, dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise ArgumentError(f"{layer}: dtype must be a float dtype, got {dt}")
-    return dt
 
 
 class Linear(Module):
@@ -102,9 +78,10 @@ class Linear(Module):
         rng: RNG = None,
     ) -> None:
         super().__init__()
-        self.in_features = _positive("Linear", "in_features", in_features)
-        self.out_features = _positive("Linear", "out_features", out_features)
-        dt = _float_dtype("Linear", dtype)
+        self.in_features = positive_int("Linear", "in_features", in_features)
+        self.out_features = positive_int("Linear", "out_features", out_features)
+        choice("Linear", "init", init, INITS)
+        dt = float_dtype("Linear", "dtype", dtype)
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(
             init_weight(shape, self.in_features, self.out_features, init, rng, dt)
@@ -158,12 +135,13 @@ class Conv2d(Module):
         rng: RNG = None,
     ) -> None:
         super().__init__()
-        self.in_channels = _positive("Conv2d", "in_channels", in_channels)
-        self.out_channels = _positive("Conv2d", "out_channels", out_channels)
-        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = _pair("Conv2d", "stride", stride, 1)
-        self.padding = _pair("Conv2d", "padding", padding, 0)
-        dt = _float_dtype("Conv2d", dtype)
+        self.in_channels = positive_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = positive_int("Conv2d", "out_channels", out_channels)
+        self.kernel_size = int_or_pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = int_or_pair("Conv2d", "stride", stride, 1)
+        self.padding = int_or_pair("Conv2d", "padding", padding, 0)
+        choice("Conv2d", "init", init, INITS)
+        dt = float_dtype("Conv2d", "dtype", dtype)
         kh, kw = self.kernel_size
         shape = (self.out_channels, self.in_channels, kh, kw)
         fan_in, fan_out = self.in_channels * kh * kw, self.out_channels * kh * kw
@@ -212,9 +190,9 @@ class MaxPool2d(Module):
         self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair("MaxPool2d", "kernel_size", kernel_size, 1)
+        self.kernel_size = int_or_pair("MaxPool2d", "kernel_size", kernel_size, 1)
         self.stride = (
-            self.kernel_size if stride is None else _pair("MaxPool2d", "stride", stride, 1)
+            self.kernel_size if stride is None else int_or_pair("MaxPool2d", "stride", stride, 1)
         )
         self.padding = (0, 0)
 
@@ -253,11 +231,7 @@ class Flatten(Module):
 
     def __init__(self, start_axis: int = 1) -> None:
         super().__init__()
-        if not isinstance(start_axis, int) or isinstance(start_axis, bool) or start_axis < 1:
-            raise ArgumentError(
-                f"Flatten: start_axis must be an int >= 1 (axis 0 is the batch), got {start_axis!r}"
-            )
-        self.start_axis = start_axis
+        self.start_axis = integer("Flatten", "start_axis", start_axis, 1)  # 0 is the batch
 
     def forward(self, x: Tensor | Any) -> Tensor:
         return minigrad.flatten(x, self.start_axis)
@@ -280,9 +254,7 @@ class _AlongAxis(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
-        if not isinstance(axis, int) or isinstance(axis, bool):
-            raise ArgumentError(f"{type(self).__name__}: axis must be an int, got {axis!r}")
-        self.axis = axis
+        self.axis = integer(type(self).__name__, "axis", axis)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)

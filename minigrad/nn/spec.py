@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.errors import ShapeError, SpecError
+from minigrad.arguments import FLOAT_DTYPES, boolean, choice, int_or_pair, integer, positive_int
+from minigrad.errors import ArgumentError, ShapeError, SpecError
 from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU
 from minigrad.nn.module import Module, Sequential
 
@@ -57,57 +58,37 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["LAYER_TYPES", "bundled_specs", "from_spec", "load_spec", "spec_file", "validate_spec"]
 
-Check = Callable[[Any], Any]
+Check = Callable[[str, str, Any], Any]  # (where, argument, value) -> the value, or raise
 
 
-def _int(minimum: int) -> Check:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"must be an integer, got {v!r}")
-        if v < minimum:
-            raise ValueError(f"must be >= {minimum}, got {v}")
-        return v
+def _check(what: str, check: Callable[..., Any], *extra: Any) -> Check:
+    """An argument check of :mod:`minigrad.arguments`, worded for a file (``text=True``)."""
 
-    check.__doc__ = f"an integer >= {minimum}"
-    return check
+    def run(where: str, argument: str, v: Any) -> Any:
+        value = check(where, argument, v, *extra, text=True)
+        if isinstance(value, tuple):  # int_or_pair: keep the spec's own int or [h, w]
+            return list(value) if isinstance(v, (list, tuple)) else value[0]
+        return value
 
-
-def _int_or_pair(minimum: int) -> Check:
-    one = _int(minimum)
-
-    def check(v: Any) -> int | list[int]:
-        if isinstance(v, list):
-            if len(v) != 2:
-                raise ValueError(f"must be an integer or a pair [h, w], got {v!r}")
-            return [one(x) for x in v]
-        return one(v)
-
-    check.__doc__ = f"an integer >= {minimum} or a pair [h, w]"
-    return check
-
-
-def _bool(v: Any) -> bool:
-    """true or false"""
-    if not isinstance(v, bool):
-        raise TypeError(f"must be true or false, got {v!r}")
-    return v
+    run.__doc__ = what
+    return run
 
 
 def _choice(options: tuple[str, ...]) -> Check:
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError(f"must be one of {', '.join(map(repr, options))}, got {v!r}")
-        return v
+    def run(where: str, argument: str, v: Any) -> str:
+        return choice(where, argument, v, options)
 
-    check.__doc__ = "one of " + ", ".join(options)
-    return check
+    run.__doc__ = "one of " + ", ".join(options)
+    return run
 
 
-def _axis(v: Any) -> int:
-    """an integer axis"""
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"must be an integer, got {v!r}")
-    return v
+_POS = _check("an integer >= 1", positive_int)
+_BOOL = _check("true or false", boolean)
+_AXIS = _check("an integer axis", integer)
+
+
+def _int_or_pair(minimum: int) -> Check:
+    return _check(f"an integer >= {minimum} or a pair [h, w]", int_or_pair, minimum)
 
 
 class _LayerType:
@@ -126,8 +107,6 @@ class _LayerType:
         self.parametric = parametric  # takes init, dtype and rng
 
 
-_POS, _NONNEG = _int(1), _int(0)
-
 #: The layer types a spec may use, with their arguments.
 LAYER_TYPES: dict[str, _LayerType] = {
     "Conv2d": _LayerType(
@@ -137,7 +116,7 @@ LAYER_TYPES: dict[str, _LayerType] = {
             "in_channels": _POS,
             "stride": _int_or_pair(1),
             "padding": _int_or_pair(0),
-            "bias": _bool,
+            "bias": _BOOL,
             "init": _choice(INITS),
         },
         inferred="in_channels",
@@ -146,7 +125,7 @@ LAYER_TYPES: dict[str, _LayerType] = {
     "Linear": _LayerType(
         Linear,
         required={"out_features": _POS},
-        optional={"in_features": _POS, "bias": _bool, "init": _choice(INITS)},
+        optional={"in_features": _POS, "bias": _BOOL, "init": _choice(INITS)},
         inferred="in_features",
         parametric=True,
     ),
@@ -155,11 +134,10 @@ LAYER_TYPES: dict[str, _LayerType] = {
     "MaxPool2d": _LayerType(
         MaxPool2d, {"kernel_size": _int_or_pair(1)}, {"stride": _int_or_pair(1)}
     ),
-    "LogSoftmax": _LayerType(LogSoftmax, {}, {"axis": _axis}),
+    "LogSoftmax": _LayerType(LogSoftmax, {}, {"axis": _AXIS}),
 }
 
 _TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers"}
-_DTYPES = ("float32", "float64")
 
 
 def bundled_specs() -> dict[str, Traversable]:
@@ -256,8 +234,10 @@ def validate_spec(
     ):
         raise fail(f"'input_shape' must be a list of positive integers, got {shape_value!r}")
     dtype = spec.get("dtype", "float32")
-    if dtype not in _DTYPES:
-        raise fail(f"'dtype' must be one of {', '.join(_DTYPES)}, got {dtype!r}")
+    try:
+        choice(source, "'dtype'", dtype, FLOAT_DTYPES)
+    except ArgumentError as exc:
+        raise SpecError(str(exc)) from exc
     layers = spec["layers"]
     if not isinstance(layers, list) or not layers:
         raise fail("'layers' must be a non-empty list of tables ([[layers]] in TOML)")
@@ -292,9 +272,11 @@ def validate_spec(
                     kind,
                 )
             try:
-                args[key] = allowed[key](value)
-            except (TypeError, ValueError) as exc:
-                raise fail(f"argument {key!r} {exc}", index, kind) from None
+                args[key] = allowed[key](
+                    f"{source}: layer {index} ({kind})", f"argument {key!r}", value
+                )
+            except ArgumentError as exc:
+                raise SpecError(str(exc)) from exc
         for key, check in lt.required.items():
             if key not in args:
                 raise fail(f"missing argument {key!r} ({check.__doc__})", index, kind)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.arguments import is_int
 from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
 
@@ -22,7 +23,7 @@ def shape_of(op: str, x: Any) -> tuple[int, ...]:
 
 def normalize_axis(op: str, axis: int, ndim: int) -> int:
     """``axis`` as a non-negative index into ``ndim`` dimensions, or a ShapeError naming ``op``."""
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+    if not is_int(axis):
         raise ArgumentError(f"{op}: axis must be an int, got {type(axis).__name__} {axis!r}")
     if not -ndim <= axis < ndim:
         raise ShapeError(

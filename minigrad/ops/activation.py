@@ -21,18 +21,29 @@ if TYPE_CHECKING:
 __all__ = ["log_softmax", "relu", "softmax"]
 
 
-def _max(op: str, z: np.ndarray, axis: int) -> np.ndarray:
-    try:
-        return z.max(axis=axis, keepdims=True)
-    except ValueError as exc:  # NumPy: "zero-size array to reduction operation maximum"
+def _check_axis_not_empty(op: str, z: np.ndarray, axis: int) -> None:
+    if z.shape[axis] == 0 and z.size == 0:
         raise ShapeError(
             f"{op}: axis {axis} of the input of shape {z.shape} is empty; {op} needs at least "
             "one element along it"
-        ) from exc
+        )
+
+
+def stable_log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """``z - log sum_j exp(z_j)`` along ``axis``, shifted by the max so nothing overflows.
+
+    The one log-softmax of minigrad: ``log_softmax``, ``nll_loss(log_softmax(z))`` and
+    ``cross_entropy`` all compute it here.
+    """
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class ReLU(Function):
-    """``A = max(0, Z)``.   VJP: ``dL/dZ = dL/dA * 1(Z > 0)`` (the gradient at 0 is taken as 0)."""
+    """``A = max(0, Z)``.   VJP: ``dL/dZ = dL/dA * 1(Z > 0)`` (the gradient at 0 is taken as 0).
+
+    Derivation: ``docs/derivations/activation.md#relu``
+    """
 
     name = "relu"
 
@@ -57,19 +68,25 @@ class LogSoftmax(Function):
 
     VJP: ``dy_c/dz_k = 1(c = k) - softmax(z)_k``, hence
     ``dL/dz = dL/dy - softmax(z) * sum_c dL/dy_c``.
+
+    Derivation: ``docs/derivations/activation.md#log_softmax``
     """
+
+    name = "log_softmax"
+
+    @staticmethod
+    def check(z: np.ndarray, *, axis: int) -> None:
+        _check_axis_not_empty("log_softmax", z, axis)
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, *, axis: int) -> np.ndarray:
-        shifted = z - _max("log_softmax", z, axis)
-        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.save_for_backward(y)
+        y = stable_log_softmax(z, axis)
+        ctx.save_for_backward(y, axis)
         return y
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        (y,) = ctx.saved_tensors
-        axis = ctx.attrs["axis"]
+        y, axis = ctx.saved_tensors
         return (grad - np.exp(y) * grad.sum(axis=axis, keepdims=True),)
 
 
@@ -78,19 +95,26 @@ class Softmax(Function):
 
     VJP: ``dyhat_c/dz_k = yhat_c (1(c = k) - yhat_k)``, hence
     ``dL/dz = yhat * (dL/dyhat - sum_c dL/dyhat_c * yhat_c)``.
+
+    Derivation: ``docs/derivations/activation.md#softmax``
     """
+
+    name = "softmax"
+
+    @staticmethod
+    def check(z: np.ndarray, *, axis: int) -> None:
+        _check_axis_not_empty("softmax", z, axis)
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, *, axis: int) -> np.ndarray:
-        e = np.exp(z - _max("softmax", z, axis))
+        e = np.exp(z - z.max(axis=axis, keepdims=True))
         y = e / e.sum(axis=axis, keepdims=True)
-        ctx.save_for_backward(y)
+        ctx.save_for_backward(y, axis)
         return y
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        (y,) = ctx.saved_tensors
-        axis = ctx.attrs["axis"]
+        y, axis = ctx.saved_tensors
         return (y * (grad - (grad * y).sum(axis=axis, keepdims=True)),)
 
 

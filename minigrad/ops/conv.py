@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from minigrad.arguments import int_or_pair
 from minigrad.engine import Function, Node
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.errors import ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -38,22 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["conv2d", "max_pool2d"]
 
 Pair = tuple[int, int]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
-    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int:
-        pair = value  # already a pair of ints, as nn.Conv2d passes it: 10x cheaper to accept
-    else:
-        pair = (value, value) if _is_int(value) else value
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(map(_is_int, pair)):
-            raise ArgumentError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ShapeError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 @lru_cache(maxsize=128)
@@ -145,9 +130,34 @@ class Conv2d(Function):
     Forward: ``y[n, f, p, q] = sum_{c,i,j} x_pad[n, c, s*p+i, s*q+j] w[f, c, i, j] + b[f]``.
     VJP: ``dL/dw = sum_n dL/dy[n] cols[n]^T``, ``dL/db = sum_{n,p,q} dL/dy``,
     ``dL/dx = col2im(W2^T dL/dy)`` (see the module docstring for the derivation).
+
+    Derivation: ``docs/derivations/conv.md#conv2d``
     """
 
+    name = "conv2d"
     same_dtype = True
+
+    @staticmethod
+    def check(
+        x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: Pair, padding: Pair
+    ) -> None:
+        if x.ndim != 4:
+            raise ShapeError(
+                f"conv2d: expected a 4-D input (N, C, H, W), got shape {x.shape}"
+                + ("; add a batch axis, e.g. x.reshape(1, *x.shape)" if x.ndim == 3 else "")
+            )
+        if w.ndim != 4:
+            raise ShapeError(f"conv2d: expected a 4-D weight (F, C, kh, kw), got shape {w.shape}")
+        if not (w.shape[2] and w.shape[3]):
+            raise ShapeError(f"conv2d: the kernel must be at least 1x1, got weight shape {w.shape}")
+        if x.shape[1] != w.shape[1]:
+            raise ShapeError(
+                f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
+                f"expects {w.shape[1]} (shape {w.shape})"
+            )
+        if b is not None and b.shape != (w.shape[0],):
+            raise ShapeError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
+        output_size("conv2d", x.shape[2:], w.shape[2:], stride, padding)
 
     @staticmethod
     def forward(
@@ -159,24 +169,8 @@ class Conv2d(Function):
         stride: Pair,
         padding: Pair,
     ) -> np.ndarray:
-        if x.ndim != 4:
-            raise ShapeError(
-                f"conv2d: expected a 4-D input (N, C, H, W), got shape {x.shape}"
-                + ("; add a batch axis, e.g. x.reshape(1, *x.shape)" if x.ndim == 3 else "")
-            )
-        if w.ndim != 4:
-            raise ShapeError(f"conv2d: expected a 4-D weight (F, C, kh, kw), got shape {w.shape}")
         n, c, h, wd = x.shape
-        f, cw, kh, kw = w.shape
-        if not (kh and kw):
-            raise ShapeError(f"conv2d: the kernel must be at least 1x1, got weight shape {w.shape}")
-        if c != cw:
-            raise ShapeError(
-                f"conv2d: input has {c} channels (shape {x.shape}) but the weight expects "
-                f"{cw} (shape {w.shape})"
-            )
-        if b is not None and b.shape != (f,):
-            raise ShapeError(f"conv2d: bias must have shape ({f},), got {b.shape}")
+        f, _, kh, kw = w.shape
         ho, wo = output_size("conv2d", (h, wd), (kh, kw), stride, padding)
         x_pad = _pad(x, *padding)
         cols = im2col(x_pad, (kh, kw), stride)
@@ -185,27 +179,26 @@ class Conv2d(Function):
         if b is not None:
             y += b[:, None]
         need_x, need_w = ctx.needs_input_grad[:2]
-        ctx.save_for_backward(cols if need_w else None, w2 if need_x else None, x_pad.shape)
+        ctx.save_for_backward(
+            cols if need_w else None, w2 if need_x else None, x_pad.shape, w.shape, stride, padding
+        )
         return y.reshape(n, f, ho, wo)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        cols, w2, padded_shape = ctx.saved_tensors
+        cols, w2, padded_shape, w_shape, stride, (ph, pw) = ctx.saved_tensors
         need = ctx.needs_input_grad
         n, f = grad.shape[:2]
         g = grad.reshape(n, f, grad.shape[2] * grad.shape[3])  # not -1: n may be 0
         gx = gw = gb = None
         if need[0]:
-            dcols = np.matmul(w2.T, g)
-            (_, _, kh, kw) = ctx.parents[1].shape
-            gx = col2im(dcols, padded_shape, (kh, kw), ctx.attrs["stride"])
-            ph, pw = ctx.attrs["padding"]
+            gx = col2im(np.matmul(w2.T, g), padded_shape, w_shape[2:], stride)
             if ph or pw:
                 gx = gx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
         if need[1]:
             # One product per sample, then the sum over the batch: tensordot would first copy
             # both operands into a transposed layout (8x slower at batch 64, measured).
-            gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(ctx.parents[1].shape)
+            gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
         if len(need) == 3 and need[2]:
             gb = g.sum(axis=(0, 2))
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
@@ -217,27 +210,35 @@ class MaxPool2d(Function):
     Forward: ``y[n, c, p, q] = max_{i,j} x[n, c, s*p+i, s*q+j]``.
     VJP: the whole ``dL/dy[n, c, p, q]`` goes to the one input that was the maximum
     (the first one, on ties), and nothing to the others of that window.
+
+    Derivation: ``docs/derivations/conv.md#max_pool2d``
     """
+
+    name = "max_pool2d"
+
+    @staticmethod
+    def check(x: np.ndarray, *, kernel_size: Pair, stride: Pair) -> None:
+        if x.ndim != 4:
+            raise ShapeError(f"max_pool2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        output_size("max_pool2d", x.shape[2:], kernel_size, stride, (0, 0))
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, kernel_size: Pair, stride: Pair) -> np.ndarray:
-        if x.ndim != 4:
-            raise ShapeError(f"max_pool2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
         n, c, h, w = x.shape
         ho, wo = output_size("max_pool2d", (h, w), kernel_size, stride, (0, 0))
         windows = im2col(x.reshape(n * c, 1, h, w), kernel_size, stride)  # (N*C, kh*kw, L)
         arg = windows.argmax(axis=1)
         y = np.take_along_axis(windows, arg[:, None, :], axis=1)
-        ctx.save_for_backward(arg, windows.shape, x.shape)
+        ctx.save_for_backward(arg, windows.shape, x.shape, kernel_size, stride)
         return y.reshape(n, c, ho, wo)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        arg, windows_shape, x_shape = ctx.saved_tensors
+        arg, windows_shape, x_shape, kernel_size, stride = ctx.saved_tensors
         n, c, h, w = x_shape
         dwin = np.zeros(windows_shape, dtype=grad.dtype)
         np.put_along_axis(dwin, arg[:, None, :], grad.reshape(n * c, 1, windows_shape[2]), axis=1)
-        dx = col2im(dwin, (n * c, 1, h, w), ctx.attrs["kernel_size"], ctx.attrs["stride"])
+        dx = col2im(dwin, (n * c, 1, h, w), kernel_size, stride)
         return (dx.reshape(x_shape),)
 
 
@@ -262,8 +263,8 @@ def conv2d(
     array([[[[-4., -4.],
              [-4., -4.]]]])
     """
-    s = _pair("conv2d", "stride", stride, 1)
-    p = _pair("conv2d", "padding", padding, 0)
+    s = int_or_pair("conv2d", "stride", stride, 1)
+    p = int_or_pair("conv2d", "padding", padding, 0)
     if bias is None:
         return Conv2d.apply(x, weight, stride=s, padding=p)
     return Conv2d.apply(x, weight, bias, stride=s, padding=p)
@@ -279,6 +280,6 @@ def max_pool2d(
     array([[[[ 5.,  7.],
              [13., 15.]]]])
     """
-    k = _pair("max_pool2d", "kernel_size", kernel_size, 1)
-    s = k if stride is None else _pair("max_pool2d", "stride", stride, 1)
+    k = int_or_pair("max_pool2d", "kernel_size", kernel_size, 1)
+    s = k if stride is None else int_or_pair("max_pool2d", "stride", stride, 1)
     return MaxPool2d.apply(x, kernel_size=k, stride=s)

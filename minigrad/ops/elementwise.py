@@ -21,25 +21,36 @@ if TYPE_CHECKING:
 __all__ = ["add", "div", "exp", "log", "mul", "neg", "pow", "sub"]
 
 
-def _broadcast(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _binary_check(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> None:
+    """The shapes broadcast together and NumPy has ``ufunc`` for the two dtypes."""
     try:
-        return ufunc(a, b)
+        np.broadcast_shapes(a.shape, b.shape)
     except ValueError as exc:
         raise ShapeError(
             f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
         ) from exc
+    try:
+        ufunc.resolve_dtypes((a.dtype, b.dtype, None))
     except TypeError as exc:  # NumPy refuses e.g. bool - bool
         raise DTypeError(f"{name}: not defined for dtypes {a.dtype} and {b.dtype}") from exc
 
 
 class Add(Function):
-    """``z = a + b``.   VJP: ``dL/da = dL/dz``, ``dL/db = dL/dz``."""
+    """``z = a + b``.   VJP: ``dL/da = dL/dz``, ``dL/db = dL/dz``.
 
+    Derivation: ``docs/derivations/elementwise.md#add``
+    """
+
+    name = "add"
     promote = True
 
     @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("add", np.add, a, b)
+
+    @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return _broadcast("add", np.add, a, b)
+        return a + b
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,13 +58,21 @@ class Add(Function):
 
 
 class Sub(Function):
-    """``z = a - b``.   VJP: ``dL/da = dL/dz``, ``dL/db = -dL/dz``."""
+    """``z = a - b``.   VJP: ``dL/da = dL/dz``, ``dL/db = -dL/dz``.
 
+    Derivation: ``docs/derivations/elementwise.md#sub``
+    """
+
+    name = "sub"
     promote = True
 
     @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("sub", np.subtract, a, b)
+
+    @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return _broadcast("sub", np.subtract, a, b)
+        return a - b
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -61,14 +80,22 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """``z = a * b``.   VJP: ``dL/da = dL/dz * b``, ``dL/db = dL/dz * a``."""
+    """``z = a * b``.   VJP: ``dL/da = dL/dz * b``, ``dL/db = dL/dz * a``.
 
+    Derivation: ``docs/derivations/elementwise.md#mul``
+    """
+
+    name = "mul"
     promote = True
+
+    @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("mul", np.multiply, a, b)
 
     @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
-        return _broadcast("mul", np.multiply, a, b)
+        return a * b
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -81,13 +108,20 @@ class Div(Function):
     """``z = a / b``.
 
     VJP: ``dL/da = dL/dz / b``, ``dL/db = -dL/dz * a / b**2 = -dL/dz * z / b``.
+
+    Derivation: ``docs/derivations/elementwise.md#div``
     """
 
+    name = "div"
     promote = True
 
     @staticmethod
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        _binary_check("div", np.true_divide, a, b)
+
+    @staticmethod
     def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        z = _broadcast("div", np.true_divide, a, b)
+        z = a / b
         ctx.save_for_backward(b, z)
         return z
 
@@ -100,14 +134,23 @@ class Div(Function):
 
 
 class Neg(Function):
-    """``z = -x``.   VJP: ``dL/dx = -dL/dz``."""
+    """``z = -x``.   VJP: ``dL/dx = -dL/dz``.
+
+    Derivation: ``docs/derivations/elementwise.md#neg``
+    """
+
+    name = "neg"
+
+    @staticmethod
+    def check(x: np.ndarray) -> None:
+        try:
+            np.negative.resolve_dtypes((x.dtype, None))
+        except TypeError as exc:  # NumPy refuses -bool
+            raise DTypeError(f"neg: not defined for dtype {x.dtype}") from exc
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
-        try:
-            return np.negative(x)
-        except TypeError as exc:  # NumPy refuses -bool
-            raise DTypeError(f"neg: not defined for dtype {x.dtype}") from exc
+        return np.negative(x)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
@@ -115,7 +158,12 @@ class Neg(Function):
 
 
 class Exp(Function):
-    """``y = exp(x)``.   VJP: ``dL/dx = dL/dy * exp(x) = dL/dy * y``."""
+    """``y = exp(x)``.   VJP: ``dL/dx = dL/dy * exp(x) = dL/dy * y``.
+
+    Derivation: ``docs/derivations/elementwise.md#exp``
+    """
+
+    name = "exp"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
@@ -130,7 +178,14 @@ class Exp(Function):
 
 
 class Log(Function):
-    """``y = log(x)`` (natural log).   VJP: ``dL/dx = dL/dy / x``."""
+    """``y = log(x)`` (natural log).   VJP: ``dL/dx = dL/dy / x``.
+
+    ``log(0) = -inf`` and ``log(x < 0) = nan``, as NumPy, without NumPy's warnings.
+
+    Derivation: ``docs/derivations/elementwise.md#log``
+    """
+
+    name = "log"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
@@ -146,13 +201,17 @@ class Log(Function):
 
 
 class Pow(Function):
-    """``y = x ** p`` for a constant exponent ``p``.   VJP: ``dL/dx = dL/dy * p * x**(p-1)``."""
+    """``y = x ** p`` for a constant exponent ``p``.   VJP: ``dL/dx = dL/dy * p * x**(p-1)``.
+
+    Derivation: ``docs/derivations/elementwise.md#pow``
+    """
+
+    name = "pow"
 
     @staticmethod
-    def forward(ctx: Node, x: np.ndarray, *, exponent: float) -> np.ndarray:
-        ctx.save_for_backward(x)
+    def check(x: np.ndarray, *, exponent: float) -> None:
         try:
-            return np.power(x, exponent)
+            np.power(np.ones(1, x.dtype), exponent)
         except (TypeError, ValueError) as exc:  # int ** negative int, bool ** ...
             raise DTypeError(
                 f"pow: cannot raise a {x.dtype} tensor to the power {exponent!r}; "
@@ -160,9 +219,13 @@ class Pow(Function):
             ) from exc
 
     @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, exponent: float) -> np.ndarray:
+        ctx.save_for_backward(x, exponent)
+        return np.power(x, exponent)
+
+    @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        (x,) = ctx.saved_tensors
-        p = ctx.attrs["exponent"]
+        x, p = ctx.saved_tensors
         return (grad * (p * np.power(x, p - 1)),)
 
 

@@ -30,28 +30,36 @@ class MatMul(Function):
 
     VJP: ``dL/dA = dL/dC @ B^T`` and ``dL/dB = A^T @ dL/dC`` (transposing the last two axes);
     a 1-D operand is treated as a row (``A``) or column (``B``) vector and squeezed back.
+
+    Derivation: ``docs/derivations/linalg.md#matmul``
     """
 
-    name = "matmul"  # the function's name, not the class name in snake case ("mat_mul")
+    name = "matmul"
     same_dtype = True
 
     @staticmethod
-    def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def check(a: np.ndarray, b: np.ndarray) -> None:
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(
                 "matmul: both operands need at least 1 dimension, got shapes "
                 f"{a.shape} and {b.shape}"
             )
-        try:
-            c = np.matmul(a, b)
-        except ValueError as exc:
-            k_a, k_b = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
-            reason = f"{k_a} != {k_b}" if k_a != k_b else "batch dimensions do not broadcast"
+        k_a, k_b = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
+        reason = f"{k_a} != {k_b}" if k_a != k_b else ""
+        if not reason:
+            try:
+                np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            except ValueError:
+                reason = "batch dimensions do not broadcast"
+        if reason:
             raise ShapeError(
                 f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({reason})"
-            ) from exc
+            )
+
+    @staticmethod
+    def forward(ctx: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
-        return c
+        return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -78,18 +86,30 @@ class MatMul(Function):
         return ga, gb
 
 
+def _outer_or_dot(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``G^T X`` for G (n, out) and X (n, in).
+
+    Speed case: for one sample (n = 1) it is an outer product, and broadcasting ``g.T * x``
+    beats BLAS ``np.dot`` by about 3x (measured with timeit on NumPy 2.4).
+    """
+    return g.T * x if len(x) == 1 else np.dot(g.T, x)
+
+
 class Linear(Function):
     """``y = x W^T + b``: ``x`` (..., in), ``W`` (out, in), ``b`` (out,); the dense layer.
 
     VJP (``G = dL/dy`` flattened to (n, out), ``X`` = ``x`` flattened to (n, in)):
     ``dL/dx = G W``, ``dL/dW = G^T X`` (the document's ``(A^f)^T dL/dZ^d``, transposed),
     ``dL/db = sum_n G_n``.
+
+    Derivation: ``docs/derivations/linalg.md#linear``
     """
 
+    name = "linear"
     same_dtype = True
 
     @staticmethod
-    def forward(ctx: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    def check(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
         if w.ndim != 2:
             raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {w.shape}")
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:
@@ -102,6 +122,9 @@ class Linear(Function):
                 f"linear: bias must have shape ({w.shape[0]},) to match the weight {w.shape}, "
                 f"got {b.shape}"
             )
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         ctx.save_for_backward(x, w)
         y = np.dot(x, w.T)
         if b is not None:
@@ -114,11 +137,7 @@ class Linear(Function):
         need = ctx.needs_input_grad
         g = grad.reshape(-1, w.shape[0])
         gx = np.dot(grad, w) if need[0] else None
-        gw = None
-        if need[1]:
-            x2 = x.reshape(-1, w.shape[1])
-            # One sample: G^T X is an outer product, 3x cheaper by broadcasting than by BLAS.
-            gw = g.T * x2 if len(x2) == 1 else np.dot(g.T, x2)
+        gw = _outer_or_dot(g, x.reshape(-1, w.shape[1])) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g.sum(axis=0) if need[2] else None)

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad.arguments import choice
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, DTypeError, ShapeError
+from minigrad.ops.activation import stable_log_softmax
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -30,13 +32,9 @@ __all__ = ["cross_entropy", "nll_loss"]
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check(
-    op: str, scores: np.ndarray, target: np.ndarray, reduction: str
-) -> tuple[np.ndarray, bool]:
-    """Validate the arguments. Returns the target (float labels in the scores' dtype) and
-    whether it holds class indices."""
-    if reduction not in _REDUCTIONS:
-        raise ArgumentError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+def _check_loss(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> None:
+    """The checks of both losses: the reduction, the (N, C) scores and the target."""
+    choice(op, "reduction", reduction, _REDUCTIONS)
     if scores.ndim != 2:
         raise ShapeError(
             f"{op}: expected input of shape (N, C), got {scores.shape}"
@@ -57,60 +55,62 @@ def _check(
                 f"{op}: target of class indices must have shape ({n},) for input of shape "
                 f"{scores.shape}, got {target.shape}{hint}"
             )
-        if n == 1:  # one sample: a scalar comparison, not two reductions over one element
-            out_of_range = not 0 <= target[0] < c
-        else:
-            out_of_range = n > 0 and (target.min() < 0 or target.max() >= c)
-        if out_of_range:
+        if _out_of_range(target, c):
             bad = target[(target < 0) | (target >= c)][0]
             raise ShapeError(f"{op}: target {bad} is out of range for {c} classes (0..{c - 1})")
-        return target, True
-    if target.dtype.kind == "f":
+    elif target.dtype.kind == "f":
         if target.shape != scores.shape:
             raise ShapeError(
                 f"{op}: a float (one-hot) target must have the input's shape {scores.shape}, "
                 f"got {target.shape}"
             )
-        return target.astype(scores.dtype, copy=False), False
-    raise DTypeError(
-        f"{op}: target must hold integer class indices or float one-hot labels, "
-        f"got dtype {target.dtype}"
-    )
-
-
-def _check_finite_target(op: str, per_sample: np.ndarray, target: np.ndarray) -> None:
-    """A NaN or inf in a float target makes the loss non-finite: say so, naming the target.
-
-    Only looked at when the loss already is non-finite, so valid calls pay one check of N values.
-    """
-    if np.isfinite(per_sample).all():
-        return
-    bad = ~np.isfinite(target)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise ArgumentError(
-            f"{op}: the float target holds {target[row, col]} at [{row}, {col}]; "
-            "labels must be finite"
+        bad = ~np.isfinite(target)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise ArgumentError(
+                f"{op}: the float target holds {target[row, col]} at [{row}, {col}]; "
+                "labels must be finite"
+            )
+    else:
+        raise DTypeError(
+            f"{op}: target must hold integer class indices or float one-hot labels, "
+            f"got dtype {target.dtype}"
         )
 
 
+def _out_of_range(target: np.ndarray, c: int) -> bool:
+    """Does any class index fall outside ``0..c-1``?
+
+    Speed case: for one sample, one scalar comparison instead of two reductions over one
+    element (0.3 us against 3.3 us, measured with timeit on NumPy 2.4).
+    """
+    if len(target) == 1:
+        return not 0 <= target[0] < c
+    return len(target) > 0 and bool(target.min() < 0 or target.max() >= c)
+
+
+def _labels(target: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, bool]:
+    """The target as the forward uses it, and whether it holds class indices."""
+    if target.dtype.kind in "iu":
+        return target, True
+    return target.astype(dtype, copy=False), False
+
+
 def _pick(logp: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``logp[n, target[n]]`` for every sample n, shape (N,)."""
-    if len(target) == 1:  # one sample: a slice is several times cheaper than fancy indexing
+    """``logp[n, target[n]]`` for every sample n, shape (N,).
+
+    Speed case: for one sample, a slice instead of fancy indexing (0.4 us against 2.0 us,
+    measured with timeit on NumPy 2.4).
+    """
+    if len(target) == 1:
         t = int(target[0])
         return logp[0, t : t + 1]
     return logp[np.arange(len(target)), target]
 
 
-def _negative_log_likelihood(
-    op: str, logp: np.ndarray, target: np.ndarray, indices: bool
-) -> np.ndarray:
+def _negative_log_likelihood(logp: np.ndarray, labels: np.ndarray, indices: bool) -> np.ndarray:
     """Per sample: ``-logp[n, t_n]``, or ``-sum_c y[n, c] logp[n, c]`` for float labels."""
-    if indices:
-        return -_pick(logp, target)
-    per_sample = -(target * logp).sum(axis=1)
-    _check_finite_target(op, per_sample, target)
-    return per_sample
+    return -_pick(logp, labels) if indices else -(labels * logp).sum(axis=1)
 
 
 def _reduce(per_sample: np.ndarray, reduction: str) -> np.ndarray:
@@ -128,38 +128,57 @@ def _upstream(grad: np.ndarray, n: int, reduction: str) -> np.ndarray | float:
     return grad / n if reduction == "mean" else grad
 
 
-class NLLLoss(Function):
-    """``L = -(1/N) sum_n logp[n, t_n]`` (or ``-(1/N) sum_{n,c} y[n, c] logp[n, c]``).
-
-    VJP: ``dL/dlogp[n, c] = -(1/N) 1(c = t_n)`` (or ``-(1/N) y[n, c]``).
-    """
-
-    name = "nll_loss"
-
-    @staticmethod
-    def forward(ctx: Node, logp: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        target, indices = _check("nll_loss", logp, target, reduction)
-        ctx.save_for_backward(logp, target, indices)
-        return _reduce(_negative_log_likelihood("nll_loss", logp, target, indices), reduction)
-
-    @staticmethod
-    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        logp, target, indices = ctx.saved_tensors
-        reduction = ctx.attrs["reduction"]
-        up = _upstream(grad, len(logp), reduction)
-        glogp = gtarget = None
-        if ctx.needs_input_grad[0]:
-            onehot = target if not indices else _one_hot(target, logp.shape, logp.dtype)
-            glogp = -onehot * up
-        if ctx.needs_input_grad[1]:
-            gtarget = (-logp * up).astype(ctx.parents[1].dtype, copy=False)
-        return glogp, gtarget
-
-
 def _one_hot(target: np.ndarray, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
     onehot = np.zeros(shape, dtype=dtype)
     onehot[np.arange(shape[0]), target] = 1
     return onehot
+
+
+def _subtract_one_hot(yhat: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``yhat - y`` for class indices: 1 subtracted at each target, in place in ``yhat``.
+
+    Speed case: for one sample, scalar indexing instead of fancy indexing (0.2 us against
+    1.6 us, measured with timeit on NumPy 2.4).
+    """
+    if len(target) == 1:
+        yhat[0, target[0]] -= 1
+    else:
+        yhat[np.arange(len(target)), target] -= 1
+    return yhat
+
+
+class NLLLoss(Function):
+    """``L = -(1/N) sum_n logp[n, t_n]`` (or ``-(1/N) sum_{n,c} y[n, c] logp[n, c]``).
+
+    VJP: ``dL/dlogp[n, c] = -(1/N) 1(c = t_n)`` (or ``-(1/N) y[n, c]``).
+
+    Derivation: ``docs/derivations/loss.md#nll_loss``
+    """
+
+    name = "nll_loss"
+    checks_values = True  # the class indices must be in range
+
+    @staticmethod
+    def check(logp: np.ndarray, target: np.ndarray, *, reduction: str) -> None:
+        _check_loss("nll_loss", logp, target, reduction)
+
+    @staticmethod
+    def forward(ctx: Node, logp: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
+        labels, indices = _labels(target, logp.dtype)
+        ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
+        return _reduce(_negative_log_likelihood(logp, labels, indices), reduction)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        logp, labels, indices, target_dtype, reduction = ctx.saved_tensors
+        up = _upstream(grad, len(logp), reduction)
+        glogp = gtarget = None
+        if ctx.needs_input_grad[0]:
+            onehot = _one_hot(labels, logp.shape, logp.dtype) if indices else labels
+            glogp = -onehot * up
+        if ctx.needs_input_grad[1]:
+            gtarget = (-logp * up).astype(target_dtype, copy=False)
+        return glogp, gtarget
 
 
 class CrossEntropy(Function):
@@ -169,35 +188,38 @@ class CrossEntropy(Function):
 
     VJP, the design document's formula: ``dL/dz = (yhat - y) / N``. (For soft labels whose
     rows do not sum to 1 it is ``(yhat * sum_c y_c - y) / N``.)
+
+    Derivation: ``docs/derivations/loss.md#cross_entropy``
     """
+
+    name = "cross_entropy"
+    checks_values = True  # the class indices must be in range
+
+    @staticmethod
+    def check(z: np.ndarray, target: np.ndarray, *, reduction: str) -> None:
+        _check_loss("cross_entropy", z, target, reduction)
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        target, indices = _check("cross_entropy", z, target, reduction)
-        shifted = z - z.max(axis=1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        ctx.save_for_backward(logp, target, indices)
-        return _reduce(_negative_log_likelihood("cross_entropy", logp, target, indices), reduction)
+        labels, indices = _labels(target, z.dtype)
+        logp = stable_log_softmax(z, axis=1)
+        ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
+        return _reduce(_negative_log_likelihood(logp, labels, indices), reduction)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        logp, target, indices = ctx.saved_tensors
-        up = _upstream(grad, len(logp), ctx.attrs["reduction"])
+        logp, labels, indices, target_dtype, reduction = ctx.saved_tensors
+        up = _upstream(grad, len(logp), reduction)
         gz = gtarget = None
         if ctx.needs_input_grad[0]:
             yhat = np.exp(logp)
             if indices:
-                # yhat - y with y one-hot: 1 subtracted at each target, in the fresh yhat
-                gz = yhat
-                if len(target) == 1:  # one sample: scalar indexing, not fancy indexing
-                    gz[0, target[0]] -= 1
-                else:
-                    gz[np.arange(len(target)), target] -= 1
+                gz = _subtract_one_hot(yhat, labels)
                 gz *= up
             else:
-                gz = (yhat * target.sum(axis=1, keepdims=True) - target) * up
+                gz = (yhat * labels.sum(axis=1, keepdims=True) - labels) * up
         if ctx.needs_input_grad[1]:
-            gtarget = (-logp * up).astype(ctx.parents[1].dtype, copy=False)
+            gtarget = (-logp * up).astype(target_dtype, copy=False)
         return gz, gtarget
 
 

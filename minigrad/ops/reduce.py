@@ -31,41 +31,52 @@ def _spread(
 
 
 class Sum(Function):
-    """``y = sum_{i in axes} x_i``.   VJP: ``dL/dx_i = dL/dy`` (broadcast back over ``axes``)."""
+    """``y = sum_{i in axes} x_i``.   VJP: ``dL/dx_i = dL/dy`` (broadcast back over ``axes``).
+
+    Derivation: ``docs/derivations/reduce.md#sum``
+    """
+
+    name = "sum"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
-        ctx.save_for_backward(x.shape)
+        ctx.save_for_backward(x.shape, axis, keepdims)
         return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        (shape,) = ctx.saved_tensors
-        return (_spread(grad, shape, ctx.attrs["axis"], ctx.attrs["keepdims"]),)
+        shape, axis, keepdims = ctx.saved_tensors
+        return (_spread(grad, shape, axis, keepdims),)
 
 
 class Mean(Function):
     """``y = (1/n) sum_{i in axes} x_i``, ``n`` the number of elements reduced.
 
     VJP: ``dL/dx_i = dL/dy / n``.
+
+    Derivation: ``docs/derivations/reduce.md#mean``
     """
 
+    name = "mean"
+
     @staticmethod
-    def forward(ctx: Node, x: np.ndarray, *, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    def check(x: np.ndarray, *, axis: tuple[int, ...], keepdims: bool) -> None:
         if x.size == 0 and math.prod(x.shape[a] for a in axis) == 0:
             raise ShapeError(
                 f"mean: cannot average over axes {axis} of shape {x.shape}: there are no "
                 "elements to average"
             )
-        ctx.save_for_backward(x.shape)
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+        ctx.save_for_backward(x.shape, axis, keepdims)
         return x.mean(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        (shape,) = ctx.saved_tensors
-        axes = ctx.attrs["axis"]
-        n = math.prod(shape[a] for a in axes)
-        return (_spread(grad / n, shape, axes, ctx.attrs["keepdims"]),)
+        shape, axis, keepdims = ctx.saved_tensors
+        n = math.prod(shape[a] for a in axis)
+        return (_spread(grad / n, shape, axis, keepdims),)
 
 
 def sum(x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:

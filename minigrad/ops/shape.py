@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad.arguments import is_int
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.ops._axes import normalize_axis, shape_of
@@ -25,19 +26,28 @@ __all__ = ["flatten", "reshape", "transpose"]
 
 
 class Reshape(Function):
-    """``y = x`` viewed with a new shape.   VJP: ``dL/dx = reshape(dL/dy, x.shape)``."""
+    """``y = x`` viewed with a new shape.   VJP: ``dL/dx = reshape(dL/dy, x.shape)``.
+
+    Derivation: ``docs/derivations/shape.md#reshape``
+    """
+
+    name = "reshape"
 
     @staticmethod
-    def forward(ctx: Node, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
-        try:
-            y = x.reshape(shape)
-        except ValueError as exc:
+    def check(x: np.ndarray, *, shape: tuple[int, ...]) -> None:
+        known = math.prod(s for s in shape if s != -1)
+        unknown = shape.count(-1)
+        fits = x.size == known if not unknown else known > 0 and x.size % known == 0
+        if unknown > 1 or min(shape, default=0) < -1 or not fits:
             raise ShapeError(
                 f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
                 f"into shape {shape}"
-            ) from exc
+            )
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
         ctx.save_for_backward(x.shape)
-        return y
+        return x.reshape(shape)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
@@ -49,15 +59,21 @@ class Transpose(Function):
     """``y = x`` with its axes permuted by ``axes``.
 
     VJP: ``dL/dx = dL/dy`` permuted back by the inverse permutation.
+
+    Derivation: ``docs/derivations/shape.md#transpose``
     """
+
+    name = "transpose"
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+        ctx.save_for_backward(axes)
         return np.transpose(x, axes)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        return (np.transpose(grad, np.argsort(ctx.attrs["axes"])),)
+        (axes,) = ctx.saved_tensors
+        return (np.transpose(grad, np.argsort(axes)),)
 
 
 def reshape(x: Tensor | Any, shape: int | Sequence[int]) -> Tensor:
@@ -67,10 +83,8 @@ def reshape(x: Tensor | Any, shape: int | Sequence[int]) -> Tensor:
     >>> minigrad.reshape(minigrad.Tensor(np.arange(6.0)), (2, -1)).shape
     (2, 3)
     """
-    sizes = (shape,) if isinstance(shape, (int, np.integer)) else shape
-    if not isinstance(sizes, (tuple, list)) or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in sizes
-    ):
+    sizes = (shape,) if is_int(shape) else shape
+    if not isinstance(sizes, (tuple, list)) or not all(map(is_int, sizes)):
         raise ArgumentError(f"reshape: the shape must be an int or a tuple of ints, got {shape!r}")
     return Reshape.apply(x, shape=tuple(int(s) for s in sizes))
 

@@ -1,0 +1,167 @@
+"""The one place each kind of argument is checked: ints, sizes, pairs, rates, dtypes, names.
+
+Ops, layers, model specs, optimisers, the data loader, the graph renderer and the command line
+all call these helpers, so one mistake gets one error class and one message everywhere::
+
+    <where>: <argument> must be <what>, got <value!r> (<type>)
+
+A value of the wrong kind (``stride=1.5``, ``in_features="3"``) is an
+:class:`~minigrad.errors.ArgumentError`; a value of the right kind outside its range
+(``stride=0``, ``lr=-1``) is an :class:`~minigrad.errors.ArgumentRangeError`, which is an
+``ArgumentError`` and also a ``ShapeError``, since most such arguments are sizes.
+
+Python code and text (a TOML spec, the command line) name the kinds differently, "int" and
+"integer"; ``text=True`` chooses the words a file or a shell user reads.
+
+NumPy integers are ints everywhere; ``bool`` is never an int, though Python says it is.
+
+>>> positive_int("Linear", "in_features", np.int64(3))
+3
+>>> int_or_pair("conv2d", "stride", 2, 1)
+(2, 2)
+>>> int_or_pair("conv2d", "stride", 0, 1)
+Traceback (most recent call last):
+...
+minigrad.errors.ArgumentRangeError: conv2d: stride must be >= 1, got 0 (int)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad.errors import ArgumentError, ArgumentRangeError
+
+__all__ = [
+    "boolean",
+    "choice",
+    "float_dtype",
+    "fraction",
+    "int_or_pair",
+    "integer",
+    "is_int",
+    "name",
+    "non_negative",
+    "positive_int",
+    "positive_number",
+]
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def _fail(
+    error: type[ArgumentError], where: str, argument: str, what: str, value: Any
+) -> ArgumentError:
+    subject = f"{where}: {argument}" if where else argument
+    message = f"{subject} must be {what}" if subject else f"must be {what}"
+    return error(f"{message}, got {value!r} ({type(value).__name__})")
+
+
+def is_int(value: Any) -> bool:
+    """True for a Python or NumPy integer, False for ``bool`` (and everything else)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def integer(
+    where: str, argument: str, value: Any, minimum: int | None = None, *, text: bool = False
+) -> int:
+    """``value`` as a Python int, at least ``minimum`` when one is given."""
+    kind = "an integer" if text else "an int"
+    if not is_int(value):
+        raise _fail(ArgumentError, where, argument, kind, value)
+    if minimum is not None and value < minimum:
+        raise _fail(ArgumentRangeError, where, argument, f"{kind} >= {minimum}", value)
+    return int(value)
+
+
+def positive_int(where: str, argument: str, value: Any, *, text: bool = False) -> int:
+    """``value`` as a Python int >= 1 (a size, a count, a batch size)."""
+    if is_int(value) and value < 1:
+        what = ">= 1 (a positive integer)" if text else "a positive int"
+        raise _fail(ArgumentRangeError, where, argument, what, value)
+    return integer(where, argument, value, text=text)
+
+
+def int_or_pair(
+    where: str, argument: str, value: Any, minimum: int, *, text: bool = False
+) -> tuple[int, int]:
+    """An int ``k`` as ``(k, k)``, or a pair of ints, each at least ``minimum``."""
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int:
+        pair: Any = value  # already a pair of ints, as the layers pass it: 10x cheaper to accept
+    else:
+        pair = (value, value) if is_int(value) else value
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(map(is_int, pair)):
+            what = "an integer or a pair [h, w]" if text else "an int or a pair of ints"
+            raise _fail(ArgumentError, where, argument, what, value)
+    if min(pair) < minimum:
+        raise _fail(ArgumentRangeError, where, argument, f">= {minimum}", value)
+    return int(pair[0]), int(pair[1])
+
+
+def boolean(where: str, argument: str, value: Any, *, text: bool = False) -> bool:
+    """``True`` or ``False`` (a NumPy bool too), never a number standing in for one."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise _fail(ArgumentError, where, argument, "true or false" if text else "a bool", value)
+    return bool(value)
+
+
+def _real(where: str, argument: str, value: Any, what: str) -> float:
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(
+        value, (bool, np.bool_)
+    ):
+        raise _fail(ArgumentError, where, argument, what, value)
+    return float(value)
+
+
+def non_negative(where: str, argument: str, value: Any) -> float:
+    """A real number >= 0 (a learning rate, a weight decay), as a Python float."""
+    number = _real(where, argument, value, "a number >= 0")
+    if not number >= 0:  # also NaN
+        raise _fail(ArgumentRangeError, where, argument, "a number >= 0", value)
+    return number
+
+
+def positive_number(where: str, argument: str, value: Any) -> float:
+    """A real number > 0 (a step size, a tolerance), as a Python float."""
+    number = _real(where, argument, value, "a number > 0")
+    if not number > 0:
+        raise _fail(ArgumentRangeError, where, argument, "a number > 0", value)
+    return number
+
+
+def fraction(where: str, argument: str, value: Any, *, closed: str = "low") -> float:
+    """A number in [0, 1) (``closed="low"``, a momentum, a beta) or (0, 1] (``closed="high"``)."""
+    what = "in [0, 1)" if closed == "low" else "in (0, 1]"
+    number = _real(where, argument, value, what)
+    inside = 0 <= number < 1 if closed == "low" else 0 < number <= 1
+    if not inside:
+        raise _fail(ArgumentRangeError, where, argument, what, value)
+    return number
+
+
+def float_dtype(where: str, argument: str, value: Any) -> np.dtype:
+    """A float dtype minigrad computes in: float32 or float64 (a name, a type or a dtype)."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in FLOAT_DTYPES:
+        raise _fail(ArgumentError, where, argument, "a float dtype (float32 or float64)", value)
+    return dtype
+
+
+def choice(where: str, argument: str, value: Any, options: Sequence[str]) -> str:
+    """One of ``options`` (a reduction, an init scheme, a view)."""
+    if not isinstance(value, str) or value not in options:
+        what = f"one of {tuple(options)}"
+        raise _fail(ArgumentError, where, argument, what, value)
+    return value
+
+
+def name(where: str, argument: str, value: Any) -> str:
+    """A non-empty string without line breaks (a tensor's, model's or scope's name)."""
+    if not isinstance(value, str) or not value or "\n" in value:
+        raise _fail(ArgumentError, where, argument, "a non-empty one-line string", value)
+    return value
