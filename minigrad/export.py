@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.arguments import positive_int
 from minigrad.checkpoint import load_checkpoint, write_atomically
 from minigrad.errors import ArgumentError, CheckpointError, ExportError, StateDictError
 from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
@@ -225,15 +226,12 @@ def _input_shape(model: Module, input_shape: Any, who: str) -> Shape:
                 f"{type(model).__name__} was not built from a spec, so it has none"
             )
         input_shape = spec["input_shape"]
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if not shape or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape
-    ):
+    if not isinstance(input_shape, (tuple, list)) or not input_shape:
         raise ArgumentError(
-            f"{who}: input_shape must be a tuple of positive ints without the batch axis, "
+            f"{who}: input_shape must be a tuple of sizes without the batch axis, "
             f"got {input_shape!r}"
         )
-    return tuple(int(s) for s in shape)
+    return tuple(positive_int(who, "input_shape", s) for s in input_shape)
 
 
 def _check_exportable(model: Module) -> None:
