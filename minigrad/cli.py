@@ -83,6 +83,15 @@ _positive_int = _argument(partial(positive_int, text=True))
 _fraction = _argument(fraction, parse=float)
 
 
+def _add_input_shape(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--input-shape",
+        type=_shape,
+        metavar="C,H,W",
+        help="input shape without the batch axis (default: the spec's)",
+    )
+
+
 def _first_conv_weight(model: Any) -> np.ndarray | None:
     from minigrad.nn import Conv2d
 
@@ -392,12 +401,7 @@ def _add_summary(sub: Any) -> None:
         metavar="MODEL",
         help="a bundled spec's name (seed_cnn), a model spec (.toml) or a checkpoint (.npz)",
     )
-    p.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
-        help="input shape without the batch axis (default: the spec's)",
-    )
+    _add_input_shape(p)
     p.set_defaults(run=_run_summary)
 
 
@@ -449,12 +453,7 @@ def _add_graph(sub: Any) -> None:
         metavar="FILE",
         help="the file to write: .svg, .png, .pdf or .dot (default: graph.svg)",
     )
-    p.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
-        help="input shape without the batch axis (default: the spec's)",
-    )
+    _add_input_shape(p)
     p.add_argument(
         "--batch-size",
         type=_positive_int,
@@ -555,12 +554,7 @@ def _add_export(sub: Any) -> None:
     p.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the .onnx or .safetensors file"
     )
-    p.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
-        help="input shape without the batch axis (default: the spec's)",
-    )
+    _add_input_shape(p)
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the weights when exporting a spec (default: 0)"
     )

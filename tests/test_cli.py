@@ -222,27 +222,19 @@ def test_evaluate_on_mnist(tmp_path):
     assert metrics["config"]["test_samples"] == 10000 and metrics["test"]["accuracy"] > 0.8
 
 
+def train_briefly(model, out, cwd=None):
+    args = ["--epochs", "1", "--limit", "50", "--quiet", "--no-plots", "--out", out]
+    run = minigrad("train", "--model", model, *args, cwd=cwd)
+    assert run.returncode == 0, run.stderr
+
+
 def test_a_bundled_spec_by_name_from_any_folder(tmp_path):
     """train, summary, graph and export take a bare name from anywhere, as from the wheel."""
     summary = minigrad("summary", "seed_cnn", cwd=tmp_path)
     assert summary.returncode == 0, summary.stderr
     assert summary.stdout == minigrad("summary", SEED_CNN).stdout
     assert "total params: 2,970" in summary.stdout
-    run = minigrad(
-        "train",
-        "--model",
-        "mlp",
-        "--epochs",
-        "1",
-        "--limit",
-        "50",
-        "--quiet",
-        "--no-plots",
-        "--out",
-        tmp_path / "run",
-        cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr
+    train_briefly("mlp", tmp_path / "run", cwd=tmp_path)
     assert (tmp_path / "run" / "checkpoint.npz").is_file()
     graph = minigrad("graph", "lenet5", "-o", tmp_path / "g.dot", cwd=tmp_path)
     assert graph.returncode == 0, graph.stderr
@@ -254,20 +246,7 @@ def test_a_bundled_spec_by_name_from_any_folder(tmp_path):
 
 
 def test_export_writes_onnx_and_safetensors(tmp_path):
-    run = minigrad(
-        "train",
-        "--model",
-        "seed_cnn",
-        "--epochs",
-        "1",
-        "--limit",
-        "50",
-        "--quiet",
-        "--no-plots",
-        "--out",
-        tmp_path,
-    )
-    assert run.returncode == 0, run.stderr
+    train_briefly("seed_cnn", tmp_path)
     onnx_run = minigrad("export", tmp_path / "checkpoint.npz", "-o", tmp_path / "m.onnx")
     assert onnx_run.returncode == 0, onnx_run.stderr
     assert onnx_run.stdout.splitlines() == [

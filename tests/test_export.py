@@ -53,8 +53,11 @@ def assert_float32_close(actual: np.ndarray, expected: np.ndarray) -> None:
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5 * scale)
 
 
-def state(model: nn.Module) -> dict[str, np.ndarray]:
-    return model.state_dict()
+def assert_unchanged(model: nn.Module, before: dict[str, np.ndarray]) -> None:
+    after = model.state_dict()
+    assert list(after) == list(before)
+    for key, value in after.items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
 
 
 # ---------------------------------------------------------------------------- ONNX
@@ -265,7 +268,9 @@ def test_input_shape_mistakes(tmp_path: Path) -> None:
         with pytest.raises(ArgumentError, match=r"to_onnx: input_shape must be a tuple of sizes"):
             to_onnx(hand_made, path, input_shape=bad)
     for bad in [(0, 2), (1.0, 4), (True, 4)]:
-        with pytest.raises(ArgumentError, match=r"to_onnx: input_shape must be (an|a positive) int, got "):
+        with pytest.raises(
+            ArgumentError, match=r"to_onnx: input_shape must be (an|a positive) int, got "
+        ):
             to_onnx(hand_made, path, input_shape=bad)
     with pytest.raises(ShapeError, match=r"layer 1 \(Linear\): Linear expects 4 features"):
         to_onnx(hand_made, path, input_shape=(1, 3, 3))
@@ -416,8 +421,7 @@ def test_a_file_that_does_not_fit_changes_nothing(
     path = write_file(tmp_path / "bad.safetensors", change(own))
     with pytest.raises(error, match=rf"^{tmp_path / 'bad.safetensors'}: {message}"):
         load_safetensors(model, path)
-    for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value, before[key], err_msg=key)
+    assert_unchanged(model, before)
 
 
 def test_files_that_are_not_safetensors(tmp_path: Path) -> None:
@@ -438,8 +442,7 @@ def test_files_that_are_not_safetensors(tmp_path: Path) -> None:
         expected = "no such safetensors file" if data is None else "not a readable safetensors"
         with pytest.raises(ExportError, match=rf"^{path}: {expected}"):
             load_safetensors(model, path)
-    for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value, before[key], err_msg=key)
+    assert_unchanged(model, before)
 
 
 def test_export_model_follows_the_suffix(tmp_path: Path) -> None:
