@@ -95,7 +95,9 @@ class OnnxGraph:
 
     Each exporter in :data:`EXPORTERS` adds its layer's nodes with :meth:`node` and its weights
     with :meth:`param`, and returns the name of its output value; a container calls
-    :meth:`emit` for each child. ``shapes`` holds each value's shape without the batch axis.
+    :meth:`emit` for each child. ``shapes`` holds each value's shape without the batch axis
+    (``emit`` fills it in for a layer of one input; an entry for a layer that merges several
+    inputs sets it itself).
     """
 
     def __init__(self) -> None:
@@ -298,6 +300,9 @@ def to_onnx(model: Module, path: str | Path, input_shape: Any = None) -> Path:
         producer_name="minigrad",
         producer_version=_version(),
     )
+    # Every intermediate value gets its shape (Netron labels the edges with them); strict
+    # inference also fails on any shape the graph does not hold together.
+    proto = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
     onnx.checker.check_model(proto, full_check=True)
     if any(p.data.dtype != np.float32 for p in model.parameters()):
         warnings.warn(

@@ -73,6 +73,16 @@ def test_every_bundled_model_runs_the_same_in_onnx_runtime(name: str, tmp_path: 
     assert [i.name for i in proto.graph.input] == ["input"]
     assert [o.name for o in proto.graph.output] == ["output"]
     assert sorted(i.name for i in proto.graph.initializer) == sorted(model.state_dict())
+    # ONNX's shape inference and minigrad's agree on every value between the layers.
+    shapes = {
+        v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in [*proto.graph.value_info, *proto.graph.output]
+    }
+    shape = tuple(model.spec["input_shape"])
+    for index, layer in enumerate(model):
+        shape = layer.output_shape(shape)
+        value = "output" if index == len(model) - 1 else proto.graph.node[index].output[0]
+        assert shapes[value] == ["batch", *shape], value
     rng = np.random.default_rng(0)
     for batch in (1, 7):  # the batch axis is symbolic
         x = rng.standard_normal((batch, *model.spec["input_shape"])).astype(np.float32)
