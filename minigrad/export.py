@@ -44,11 +44,11 @@ from typing import Any
 import numpy as np
 
 from minigrad.arguments import positive_int
-from minigrad.checkpoint import load_checkpoint, write_atomically
-from minigrad.errors import ArgumentError, CheckpointError, ExportError, StateDictError
+from minigrad.checkpoint import write_atomically
+from minigrad.errors import ArgumentError, ExportError, StateDictError
 from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
 from minigrad.nn.module import Module, Sequential, Shape
-from minigrad.nn.spec import from_spec
+from minigrad.train import load_model
 
 __all__ = [
     "EXPORTERS",
@@ -466,7 +466,13 @@ def export_model(
             f"export: {output} must end in {' or '.join(FORMATS)} (the format follows the "
             f"suffix), got {output.suffix or 'no suffix'!r}"
         )
-    model, notes = _load_model(source, input_shape, seed)
+    model = load_model(source, input_shape=input_shape, seed=seed)
+    notes = []
+    if Path(source).suffix != ".npz":
+        notes.append(
+            f"a spec holds no trained weights: these are initialised from seed {seed}; "
+            "export a checkpoint for trained ones"
+        )
     shape = tuple(model.spec["input_shape"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -485,18 +491,3 @@ def export_model(
         tensors=list(model.state_dict()),
         notes=notes,
     )
-
-
-def _load_model(source: str | Path, input_shape: Any, seed: int) -> tuple[Sequential, list[str]]:
-    if Path(source).suffix != ".npz":
-        model = from_spec(source, seed=seed, input_shape=input_shape)
-        return model, [
-            f"a spec holds no trained weights: these are initialised from seed {seed}; "
-            "export a checkpoint for trained ones"
-        ]
-    ckpt = load_checkpoint(source)
-    if ckpt.spec is None:
-        raise CheckpointError(f"{source}: the checkpoint holds no model spec")
-    model = from_spec(ckpt.spec, input_shape=input_shape)
-    ckpt.restore(model)
-    return model, []
