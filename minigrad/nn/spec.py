@@ -40,9 +40,8 @@ import copy
 import sys
 from collections.abc import Callable, Mapping
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +49,9 @@ from minigrad.arguments import FLOAT_DTYPES, boolean, choice, int_or_pair, integ
 from minigrad.errors import ArgumentError, ShapeError, SpecError
 from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU
 from minigrad.nn.module import Module, Sequential
+
+if TYPE_CHECKING:  # importlib.resources.abc is new in Python 3.11
+    from importlib.resources.abc import Traversable
 
 if sys.version_info >= (3, 11):
     import tomllib
