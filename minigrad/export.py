@@ -18,6 +18,9 @@ output ``output``. The opset is 17: every op minigrad needs has its current sema
 (``LogSoftmax`` on one axis since 13) and ONNX Runtime, Netron and PyTorch's own exporter all
 read it.
 
+The graph is the model for inference: a layer that behaves differently while training is
+written as it computes in evaluation mode (``model.eval()``).
+
 **float64.** ONNX Runtime's CPU convolution has float32 kernels only, so a float64 model is
 exported as float32, with a ``UserWarning`` that says so (its outputs then match minigrad's to
 float32 precision); a weight too large for float32 is an ExportError rather than an ``inf``.
@@ -48,6 +51,7 @@ from minigrad.checkpoint import write_atomically
 from minigrad.errors import ArgumentError, ExportError, StateDictError
 from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
 from minigrad.nn.module import Module, Sequential, Shape
+from minigrad.tensor import Tensor
 from minigrad.train import load_model
 
 __all__ = [
@@ -120,9 +124,11 @@ class OnnxGraph:
         return label
 
     def param(self, module: Module, attr: str, name: str) -> str:
-        """Add the parameter ``module.<attr>`` as a float32 initializer named ``name.attr``."""
+        """Add ``module.<attr>`` (a parameter, or a buffer such as running statistics) as a
+        float32 initializer named ``name.attr``."""
         key = f"{name}.{attr}" if name else attr
-        data = getattr(module, attr).data
+        value = getattr(module, attr)
+        data = value.data if isinstance(value, Tensor) else np.asarray(value)
         where = _overflow(data, np.float32)
         if where is not None:
             raise ExportError(
