@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.arguments import positive_int
-from minigrad.checkpoint import write_atomically
 from minigrad.errors import ArgumentError, ExportError, StateDictError
+from minigrad.files import write_atomically
 from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
 from minigrad.nn.module import Module, Sequential, Shape
 from minigrad.tensor import Tensor
