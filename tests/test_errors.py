@@ -79,6 +79,12 @@ def released() -> None:
     y.backward()
 
 
+def hooked(hook: Callable[[np.ndarray], Any]) -> None:
+    y = leaf() * 2
+    y.register_hook(hook)
+    y.sum().backward()
+
+
 def non_leaf_requires_grad_off() -> None:
     (leaf() * 2).requires_grad = False
 
@@ -642,6 +648,31 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         lambda: wrong_vjp("count"),
         GraphError,
         r"ones: backward returned 2 gradients for 1 inputs",
+    ),
+    (
+        "a hook on a constant",
+        lambda: zeros(3).register_hook(lambda g: g),
+        GraphError,
+        r"register_hook: this tensor does not require grad",
+    ),
+    (
+        "a hook that is not callable",
+        lambda: leaf().register_hook("print"),
+        ArgumentError,
+        r"register_hook: the hook must be callable, got str",
+    ),
+    (
+        "a hook returning the wrong shape",
+        lambda: hooked(lambda g: g[:1]),
+        ShapeError,
+        r"register_hook: a hook on the output of mul returned an array of shape \(1,\); it "
+        r"must return None or an array of shape \(3,\)",
+    ),
+    (
+        "a hook returning the wrong dtype",
+        lambda: hooked(lambda g: g.astype(np.float32)),
+        DTypeError,
+        r"register_hook: a hook on the output of mul returned a float32 array",
     ),
     # ---- layers, data and checking tools
     (
