@@ -47,10 +47,12 @@ $(MATHJAX)/.installed: package.json package-lock.json
 bench: $(STAMP)
 	$(PY) -m bench
 
+# setuptools prints an information-only notice ("Editable installation.") for every editable
+# install of a flat layout; it is not a warning about this project, so it is filtered out.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 # $(call install,PROGRAM,DEBIAN PACKAGE,WHAT FOR,HINT[,STATUS]): when PROGRAM is missing, install

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -37,7 +35,7 @@ import numpy as np
 
 from minigrad.arguments import integer, show
 from minigrad.errors import ArgumentError, CheckpointError, SpecError, StateDictError
-from minigrad.files import check_tree, loads_json
+from minigrad.files import check_tree, loads_json, write_atomically
 from minigrad.nn.module import Module, Sequential
 from minigrad.nn.spec import from_spec, infer_shapes, validate_spec
 from minigrad.optim import SGD, Adam, Optimizer
@@ -201,22 +199,7 @@ def save_checkpoint(
     except ValueError as exc:
         raise ArgumentError(f"save_checkpoint: cannot store the metadata ({exc})") from None
     arrays["meta"] = np.array(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file readable by its owner only; give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

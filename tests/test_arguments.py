@@ -176,10 +176,10 @@ def test_the_command_line_reports_a_bad_spec_with_the_spec_message(tmp_path, cap
 def test_names_and_tolerances() -> None:
     with pytest.raises(
         SpecError,
-        match=r"<spec>: 'name' must be a non-empty string without line breaks, got '' \(str\)",
+        match=r"<spec>: 'name' must be a non-empty string of at most 200",
     ):
         nn.from_spec({**spec(), "name": ""})
-    assert arguments.name("f", "name", "mlp") == "mlp"
+    assert arguments.text("f", "name", "mlp", 200) == "mlp"
     with pytest.raises(ArgumentRangeError, match=r"gradcheck: eps must be a number > 0, got 0"):
         minigrad.gradcheck(lambda t: t * 2, [minigrad.Tensor([1.0], requires_grad=True)], eps=0)
     assert arguments.float_dtype("f", "dtype", "float32") == np.float32
