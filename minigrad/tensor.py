@@ -174,14 +174,17 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        if value is not self._data:  # ``x.data -= y`` already changed the array in place
-            value = _to_array(value, None, "data") if type(value) is not np.ndarray else value
-            if self._requires_grad and value.dtype.kind != "f":
-                raise DTypeError(
-                    f"data: a tensor that requires grad needs float data, got dtype {value.dtype}"
-                )
-            self._data = value
         self._counter[0] += 1
+        if value is self._data:  # ``x.data -= y``: the array itself was changed in place
+            return
+        value = _to_array(value, None, "data") if type(value) is not np.ndarray else value
+        if self._requires_grad and value.dtype.kind != "f":
+            raise DTypeError(
+                f"data: a tensor that requires grad needs float data, got dtype {value.dtype}"
+            )
+        self._data = value
+        # New memory: views of the old array no longer share it, and no graph holds it yet.
+        self._counter = [self._counter[0], 0, False]
 
     @property
     def _version(self) -> int:

@@ -346,3 +346,18 @@ def test_view_outputs_share_memory_read_only() -> None:
         v.data[0, 0] = 1.0
     v[0, 0] = 10.0  # through the tensor: writes x's memory and bumps both versions
     assert x.data[0] == 10.0 and x._version == v._version == 1
+
+
+def test_new_data_is_guarded_like_the_old() -> None:
+    w = Tensor(np.ones(2), requires_grad=True)
+    x = Tensor(np.array([5.0, 7.0]))
+    y = (w * x).sum()
+    with no_grad():
+        x.data = np.array([1.0, 2.0])  # a new array; y saved the old one at version 0
+    z = (w * x).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        x.data[0] = 100.0  # z holds the new array
+    z.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+    with pytest.raises(GraphError, match=r"\(version 1, saved at 0\)"):
+        y.backward()
