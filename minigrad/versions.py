@@ -88,13 +88,17 @@ class SavedGuard:
 def guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
     """The guard for the arrays ``ctx`` saved that are (or view) its inputs or its output."""
     held = []
+    parents = ctx.parents
     for value in ctx.saved_tensors:
         if type(value) is not np.ndarray:
             continue
-        found = _holder(value, ctx.parents, out)
-        if found is None:
-            continue  # an array of the op's own (cols, a mask)
-        index, t = found
+        if parents[0]._data is value:  # the common case, first: mul, matmul, linear save x
+            index, t = 0, parents[0]
+        else:
+            found = _holder(value, parents, out)
+            if found is None:
+                continue  # an array of the op's own (cols, a mask)
+            index, t = found
         counter, owner = t._counter, _owner(t._data)
         held.append((index, counter, counter[0], owner))
         counter[1] += 1
