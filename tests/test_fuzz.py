@@ -424,6 +424,14 @@ def options() -> st.SearchStrategy[Any]:
 images, kernels = plausible(small_shapes(3, 5)), plausible(small_shapes(3, 5))
 anything = plausible(small_shapes())
 
+
+def reduction(fn: Callable[..., Tensor]) -> st.SearchStrategy[Callable[[], Any]]:
+    """A call of a reduction with any array, axis and keepdims."""
+    return st.builds(
+        lambda a, x, k: lambda: fn(a, axis=x, keepdims=k), anything, options(), st.booleans()
+    )
+
+
 CALLS: dict[str, st.SearchStrategy[Callable[[], Any]]] = {
     "Tensor": st.builds(lambda d, r: lambda: Tensor(d, requires_grad=r), anything, st.booleans()),
     "add": st.builds(lambda a, b: lambda: minigrad.add(a, b), anything, anything),
@@ -436,18 +444,8 @@ CALLS: dict[str, st.SearchStrategy[Callable[[], Any]]] = {
     "pow": st.builds(lambda a, p: lambda: minigrad.pow(a, p), anything, options() | anything),
     "relu": st.builds(lambda a: lambda: minigrad.relu(a), anything),
     "abs": st.builds(lambda a: lambda: minigrad.abs(a), anything),
-    "max": st.builds(
-        lambda a, x, k: lambda: minigrad.max(a, axis=x, keepdims=k),
-        anything,
-        options(),
-        st.booleans(),
-    ),
-    "min": st.builds(
-        lambda a, x, k: lambda: minigrad.min(a, axis=x, keepdims=k),
-        anything,
-        options(),
-        st.booleans(),
-    ),
+    "max": reduction(minigrad.max),
+    "min": reduction(minigrad.min),
     "getitem": st.builds(
         lambda a, i: lambda: minigrad.getitem(a, i),
         anything,
@@ -468,18 +466,8 @@ CALLS: dict[str, st.SearchStrategy[Callable[[], Any]]] = {
         st.sampled_from([None, np.float32, np.int8, np.bool_]),
         st.sampled_from([None, True, False]),
     ),
-    "sum": st.builds(
-        lambda a, x, k: lambda: minigrad.sum(a, axis=x, keepdims=k),
-        anything,
-        options(),
-        st.booleans(),
-    ),
-    "mean": st.builds(
-        lambda a, x, k: lambda: minigrad.mean(a, axis=x, keepdims=k),
-        anything,
-        options(),
-        st.booleans(),
-    ),
+    "sum": reduction(minigrad.sum),
+    "mean": reduction(minigrad.mean),
     "reshape": st.builds(lambda a, s: lambda: minigrad.reshape(a, s), anything, options()),
     "flatten": st.builds(lambda a, s: lambda: minigrad.flatten(a, s), anything, options()),
     "transpose": st.builds(lambda a, s: lambda: minigrad.transpose(a, s), anything, options()),

@@ -96,6 +96,20 @@ def _tie_shares(x: np.ndarray, y: np.ndarray, axis: tuple[int, ...]) -> np.ndarr
     return share
 
 
+def _keep_shares(
+    ctx: Node, x: np.ndarray, y: np.ndarray, axis: tuple[int, ...], keepdims: bool
+) -> np.ndarray:
+    """Save the tie shares for backward; ``y`` (with the reduced axes kept) as the output."""
+    if ctx.needs_input_grad[0]:
+        ctx.save_for_backward(_tie_shares(x, y, axis), axis, keepdims)
+    return y if keepdims else np.squeeze(y, axis)
+
+
+def _spread_shares(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+    share, axis, keepdims = ctx.saved_tensors
+    return ((grad if keepdims else np.expand_dims(grad, axis)) * share,)
+
+
 class Max(Function):
     """``y_i = max_j x_ij`` over ``axes``.
 
@@ -113,15 +127,11 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
-        y = np.max(x, axis=axis, keepdims=True)
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(_tie_shares(x, y, axis), axis, keepdims)
-        return y if keepdims else np.squeeze(y, axis)
+        return _keep_shares(ctx, x, np.max(x, axis=axis, keepdims=True), axis, keepdims)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        share, axis, keepdims = ctx.saved_tensors
-        return ((grad if keepdims else np.expand_dims(grad, axis)) * share,)
+        return _spread_shares(ctx, grad)
 
 
 class Min(Function):
@@ -140,15 +150,11 @@ class Min(Function):
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
-        y = np.min(x, axis=axis, keepdims=True)
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(_tie_shares(x, y, axis), axis, keepdims)
-        return y if keepdims else np.squeeze(y, axis)
+        return _keep_shares(ctx, x, np.min(x, axis=axis, keepdims=True), axis, keepdims)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        share, axis, keepdims = ctx.saved_tensors
-        return ((grad if keepdims else np.expand_dims(grad, axis)) * share,)
+        return _spread_shares(ctx, grad)
 
 
 def sum(x: Tensor | Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
