@@ -237,7 +237,7 @@ class Tensor:
         return self._node
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (not a copy)."""
+        """The underlying array (not a copy; read-only while a live graph holds it)."""
         return self._data
 
     def item(self) -> float | int | bool:
