@@ -107,6 +107,73 @@ def col2im(
     return out
 
 
+def _pixels_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) as a fresh C-ordered (H, W, N*C) array: each pixel's N*C values side by side.
+
+    Speed case for max_pool2d: a window offset is then a view whose rows are N*C contiguous
+    values, where in NCHW it reads every s-th float of a short row (a 2x2 pool of 64x6x28x28,
+    forward and backward: 1.1 ms against 3.1 ms for argmax over im2col columns, measured).
+    """
+    n, c, h, w = x.shape
+    return np.ascontiguousarray(x.reshape(n * c, h * w).T).reshape(h, w, n * c)
+
+
+def _pixels_first(a: np.ndarray, n: int, c: int) -> np.ndarray:
+    """The inverse of :func:`_pixels_last`: (H, W, N*C) back to a C-ordered (N, C, H, W)."""
+    h, w, _ = a.shape
+    return np.ascontiguousarray(a.reshape(h * w, n * c).T).reshape(n, c, h, w)
+
+
+def _offsets(a: np.ndarray, kernel: Pair, stride: Pair, out: Pair) -> list[np.ndarray]:
+    """For each kernel offset (i, j), in row-major order, the view ``a[sh*p + i, sw*q + j]``
+    of a (H, W, M) array: shape (Ho, Wo, M)."""
+    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out
+    return [
+        a[i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
+        for i in range(kh)
+        for j in range(kw)
+    ]
+
+
+def window_max(
+    x: np.ndarray, kernel: Pair, stride: Pair, out: Pair
+) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum of every window of ``x`` (N, C, H, W), and where it is.
+
+    Returns ``y`` (N, C, Ho, Wo) and ``arg`` (Ho, Wo, N*C): the offset ``i*kw + j`` of the
+    first maximum of each window in row-major order (the element ``argmax`` would pick).
+    One pass per kernel offset, each over the whole batch at once.
+    """
+    n, c = x.shape[:2]
+    first, *rest = _offsets(_pixels_last(x), kernel, stride, out)
+    y = first.copy()
+    arg = np.zeros(y.shape, dtype=np.min_scalar_type(kernel[0] * kernel[1] - 1))
+    for k, v in enumerate(rest, 1):
+        wins = v > y  # strictly: on a tie the earlier offset keeps the window
+        np.maximum(y, v, out=y)
+        arg *= ~wins  # arg = k where v won, without a boolean-mask write (10x slower)
+        arg += wins * arg.dtype.type(k)
+    return _pixels_first(y, n, c), arg
+
+
+def window_max_grad(
+    grad: np.ndarray, arg: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair
+) -> np.ndarray:
+    """The adjoint of :func:`window_max`: ``grad[n, c, p, q]`` goes to the input element at
+    offset ``arg`` of window (p, q); an element that wins several windows receives the sum."""
+    n, c, h, w = x_shape
+    out = grad.shape[2:]
+    g = _pixels_last(grad)
+    dx = np.zeros((h, w, n * c), dtype=grad.dtype)
+    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    for k, d in enumerate(_offsets(dx, kernel, stride, out)):
+        if disjoint:
+            np.multiply(g, arg == k, out=d)
+        else:
+            d += g * (arg == k)
+    return _pixels_first(dx, n, c)
+
+
 @lru_cache(maxsize=256)  # shape bookkeeping, once per shape rather than once per call
 def output_size(op: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
     """``(Ho, Wo)`` of a sliding window: ``(H + 2*ph - kh) // sh + 1`` and likewise for W.
@@ -224,22 +291,15 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx: Node, x: np.ndarray, *, kernel_size: Pair, stride: Pair) -> np.ndarray:
-        n, c, h, w = x.shape
-        ho, wo = output_size("max_pool2d", (h, w), kernel_size, stride, (0, 0))
-        windows = im2col(x.reshape(n * c, 1, h, w), kernel_size, stride)  # (N*C, kh*kw, L)
-        arg = windows.argmax(axis=1)
-        y = np.take_along_axis(windows, arg[:, None, :], axis=1)
-        ctx.save_for_backward(arg, windows.shape, x.shape, kernel_size, stride)
-        return y.reshape(n, c, ho, wo)
+        out = output_size("max_pool2d", x.shape[2:], kernel_size, stride, (0, 0))
+        y, arg = window_max(x, kernel_size, stride, out)
+        ctx.save_for_backward(arg, x.shape, kernel_size, stride)
+        return y
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
-        arg, windows_shape, x_shape, kernel_size, stride = ctx.saved_tensors
-        n, c, h, w = x_shape
-        dwin = np.zeros(windows_shape, dtype=grad.dtype)
-        np.put_along_axis(dwin, arg[:, None, :], grad.reshape(n * c, 1, windows_shape[2]), axis=1)
-        dx = col2im(dwin, (n * c, 1, h, w), kernel_size, stride)
-        return (dx.reshape(x_shape),)
+        arg, x_shape, kernel_size, stride = ctx.saved_tensors
+        return (window_max_grad(grad, arg, x_shape, kernel_size, stride),)
 
 
 def conv2d(
