@@ -10,14 +10,12 @@ array([[-0.047,  0.047]])
 
 # The engine comes first: it imports Tensor at its end (the one import knot), and Tensor
 # imports the ops.
+from minigrad.anomaly import detect_anomaly, is_anomaly_enabled
 from minigrad.engine import (
     Function,
     Node,
-    detect_anomaly,
     enable_grad,
-    is_anomaly_enabled,
     is_grad_enabled,
-    name_scope,
     no_grad,
 )
 from minigrad.errors import (
@@ -31,6 +29,8 @@ from minigrad.errors import (
     ShapeError,
 )
 from minigrad.gradcheck import gradcheck
+from minigrad.hooks import BackwardStep, record_backward
+from minigrad.modes import name_scope
 from minigrad.ops import (
     add,
     conv2d,
@@ -67,6 +67,7 @@ __all__ = [
     "AnomalyError",
     "ArgumentError",
     "ArgumentRangeError",
+    "BackwardStep",
     "DTypeError",
     "Function",
     "GradcheckError",
@@ -101,6 +102,7 @@ __all__ = [
     "no_grad",
     "optim",
     "pow",
+    "record_backward",
     "relu",
     "reshape",
     "softmax",

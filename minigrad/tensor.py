@@ -7,7 +7,6 @@ function a user would call (``a + b`` is ``minigrad.add(a, b)``).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from minigrad import engine, ops
 from minigrad.errors import ArgumentError, DTypeError, GraphError, ShapeError
+from minigrad.hooks import Hook, RemovableHandle
 
 __all__ = ["Tensor"]
 
@@ -56,7 +56,16 @@ class Tensor:
     array([2., 4., 6.])
     """
 
-    __slots__ = ("__weakref__", "_node", "_requires_grad", "data", "grad", "name")
+    __slots__ = (
+        "__weakref__",
+        "_hooks",
+        "_node",
+        "_requires_grad",
+        "_retains_grad",
+        "data",
+        "grad",
+        "name",
+    )
 
     # ndarray + Tensor must call Tensor.__radd__ rather than NumPy's elementwise loop.
     __array_ufunc__ = None
@@ -73,6 +82,8 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self._node: engine.Node | None = None
         self._requires_grad = False
+        self._retains_grad = False
+        self._hooks: list[Hook] | None = None
         self.name = name
         self.requires_grad = requires_grad
 
@@ -84,6 +95,8 @@ class Tensor:
         t.grad = None
         t._node = node
         t._requires_grad = node is not None
+        t._retains_grad = False
+        t._hooks = None
         t.name = None
         return t
 
@@ -174,7 +187,7 @@ class Tensor:
             return self
         if dtype.kind != "f":
             return Tensor._make(self.data.astype(dtype), None)
-        return engine.Cast.apply(self, dtype=dtype)
+        return ops.elementwise.Cast.apply(self, dtype=dtype)
 
     # ---------------------------------------------------------------- autograd
 
@@ -189,8 +202,42 @@ class Tensor:
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if self._node is not None:
-            self._node.out_ref = weakref.ref(self)
+            self._retains_grad = True
         return self
+
+    def register_hook(self, hook: Hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient during every backward, as PyTorch.
+
+        The gradient is complete when the hook sees it: for a tensor an op made, the total
+        dL/d(tensor) before its op's VJP runs; for a leaf, the total of this backward, before
+        it is added to ``.grad``. The hook may return a replacement array of the same shape
+        and dtype (or None to keep the gradient). Hooks run in the order they were
+        registered; ``handle.remove()`` removes one.
+
+        >>> import minigrad, numpy as np
+        >>> x = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> y = x * 3
+        >>> seen = []
+        >>> handle = y.register_hook(lambda g: seen.append(g.copy()))
+        >>> doubled = x.register_hook(lambda g: 2 * g)
+        >>> (y * y).sum().backward()
+        >>> seen[0], x.grad                  # dL/dy = 2y, then dL/dx = 3 dL/dy, doubled
+        (array([ 6., 12.]), array([36., 72.]))
+        >>> handle.remove()
+        """
+        if not self._requires_grad:
+            raise GraphError(
+                "register_hook: this tensor does not require grad, so backward never computes "
+                "its gradient; create it with requires_grad=True (outside no_grad())"
+            )
+        if not callable(hook):
+            raise ArgumentError(
+                f"register_hook: the hook must be callable, got {type(hook).__name__}"
+            )
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""

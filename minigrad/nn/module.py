@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.engine import name_scope
 from minigrad.errors import ArgumentError, ShapeError, StateDictError
+from minigrad.modes import name_scope
 from minigrad.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad import engine
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
@@ -42,7 +43,6 @@ class Add(Function):
     """
 
     name = "add"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -64,7 +64,6 @@ class Sub(Function):
     """
 
     name = "sub"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -86,7 +85,6 @@ class Mul(Function):
     """
 
     name = "mul"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -113,7 +111,6 @@ class Div(Function):
     """
 
     name = "div"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -229,6 +226,51 @@ class Pow(Function):
         return (grad * (p * np.power(x, p - 1)),)
 
 
+class Cast(Function):
+    """``y = x.astype(dtype)``; the VJP casts back: ``dL/dx = (dL/dy).astype(x.dtype)``.
+
+    Inserted when the inputs of a binary op have different float dtypes (see
+    :func:`promote`), and by ``Tensor.astype``.
+
+    Derivation: ``docs/derivations/elementwise.md#cast-dtype-promotion``
+    """
+
+    name = "cast"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
+        ctx.save_for_backward(x.dtype)
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (dtype,) = ctx.saved_tensors
+        return (grad.astype(dtype),)
+
+
+def promote(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` as tensors of one dtype, by NumPy's rules, for a binary op.
+
+    Python numbers are weak and take the tensors' dtype, as PyTorch's scalars do; a narrower
+    float tensor is cast to the wider by a recorded :class:`Cast`, so each VJP sees one dtype.
+    """
+    tensor = engine.Tensor  # the class, bound when minigrad.tensor has loaded (the one knot)
+    if isinstance(a, tensor) and isinstance(b, tensor) and a.data.dtype == b.data.dtype:
+        return a, b
+    values = [
+        x if isinstance(x, (tensor, int, float, bool)) else tensor._lift(x, op) for x in (a, b)
+    ]
+    target = np.result_type(*[v.data.dtype if isinstance(v, tensor) else v for v in values])
+    out = []
+    for v in values:
+        if not isinstance(v, tensor):
+            v = tensor._make(np.asarray(v, dtype=target), None)
+        elif v.data.dtype != target:
+            v = Cast.apply(v, dtype=target)
+        out.append(v)
+    return out[0], out[1]
+
+
 def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     """Elementwise ``a + b`` with NumPy broadcasting (also ``a + b`` on tensors).
 
@@ -236,7 +278,7 @@ def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> (minigrad.Tensor([1.0, 2.0]) + 1).data
     array([2., 3.])
     """
-    return Add.apply(a, b)
+    return Add.apply(*promote("add", a, b))
 
 
 def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -249,7 +291,7 @@ def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> b.grad                                    # -1 from each of the 3 rows
     array([-3., -3.])
     """
-    return Sub.apply(a, b)
+    return Sub.apply(*promote("sub", a, b))
 
 
 def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -261,7 +303,7 @@ def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> a.grad                                    # dL/da = dL/dz * b
     array([ 10., 100.])
     """
-    return Mul.apply(a, b)
+    return Mul.apply(*promote("mul", a, b))
 
 
 def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -273,7 +315,7 @@ def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> b.grad                                    # d(1/b)/db = -1/b**2
     array([-0.25  , -0.0625])
     """
-    return Div.apply(a, b)
+    return Div.apply(*promote("div", a, b))
 
 
 def neg(x: Tensor | Any) -> Tensor:

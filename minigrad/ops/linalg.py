@@ -17,12 +17,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
-from minigrad.errors import ShapeError
+from minigrad.errors import DTypeError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
 __all__ = ["linear", "matmul"]
+
+
+def check_same_dtype(op: str, *arrays: np.ndarray | None) -> None:
+    """The inputs of a matrix product share one dtype, as in PyTorch: float32 weights are
+    never silently copied to float64 for a float64 batch."""
+    dtypes = [a.dtype for a in arrays if a is not None]
+    if any(d != dtypes[0] for d in dtypes):
+        raise DTypeError(
+            f"{op}: expected inputs of one dtype, got ({', '.join(map(str, dtypes))}); convert "
+            "them first, e.g. x.astype(np.float32) for a float32 model"
+        )
 
 
 class MatMul(Function):
@@ -35,10 +46,10 @@ class MatMul(Function):
     """
 
     name = "matmul"
-    same_dtype = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
+        check_same_dtype("matmul", a, b)
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(
                 "matmul: both operands need at least 1 dimension, got shapes "
@@ -86,15 +97,6 @@ class MatMul(Function):
         return ga, gb
 
 
-def _outer_or_dot(g: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``G^T X`` for G (n, out) and X (n, in).
-
-    Speed case: for one sample (n = 1) it is an outer product, and broadcasting ``g.T * x``
-    beats BLAS ``np.dot`` by about 3x (measured with timeit on NumPy 2.4).
-    """
-    return g.T * x if len(x) == 1 else np.dot(g.T, x)
-
-
 class Linear(Function):
     """``y = x W^T + b``: ``x`` (..., in), ``W`` (out, in), ``b`` (out,); the dense layer.
 
@@ -106,10 +108,10 @@ class Linear(Function):
     """
 
     name = "linear"
-    same_dtype = True
 
     @staticmethod
     def check(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
+        check_same_dtype("linear", x, w, b)
         if w.ndim != 2:
             raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {w.shape}")
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:
@@ -137,7 +139,7 @@ class Linear(Function):
         need = ctx.needs_input_grad
         g = grad.reshape(-1, w.shape[0])
         gx = np.dot(grad, w) if need[0] else None
-        gw = _outer_or_dot(g, x.reshape(-1, w.shape[1])) if need[1] else None
+        gw = np.dot(g.T, x.reshape(-1, w.shape[1])) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g.sum(axis=0) if need[2] else None)

@@ -82,7 +82,8 @@ def _out_of_range(target: np.ndarray, c: int) -> bool:
     """Does any class index fall outside ``0..c-1``?
 
     Speed case: for one sample, one scalar comparison instead of two reductions over one
-    element (0.3 us against 3.3 us, measured with timeit on NumPy 2.4).
+    element (0.09 us against 2.0 us, measured with timeit on NumPy 2.4, on a 2-core machine
+    shared with other work).
     """
     if len(target) == 1:
         return not 0 <= target[0] < c
@@ -99,8 +100,8 @@ def _labels(target: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, bool]:
 def _pick(logp: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``logp[n, target[n]]`` for every sample n, shape (N,).
 
-    Speed case: for one sample, a slice instead of fancy indexing (0.4 us against 2.0 us,
-    measured with timeit on NumPy 2.4).
+    Speed case: for one sample, a slice instead of fancy indexing (0.20 us against 1.0 us,
+    measured with timeit on NumPy 2.4, on a 2-core machine shared with other work).
     """
     if len(target) == 1:
         t = int(target[0])
@@ -137,8 +138,8 @@ def _one_hot(target: np.ndarray, shape: tuple[int, int], dtype: np.dtype) -> np.
 def _subtract_one_hot(yhat: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``yhat - y`` for class indices: 1 subtracted at each target, in place in ``yhat``.
 
-    Speed case: for one sample, scalar indexing instead of fancy indexing (0.2 us against
-    1.6 us, measured with timeit on NumPy 2.4).
+    Speed case: for one sample, scalar indexing instead of fancy indexing (0.19 us against
+    3.8 us, measured with timeit on NumPy 2.4, on a 2-core machine shared with other work).
     """
     if len(target) == 1:
         yhat[0, target[0]] -= 1
