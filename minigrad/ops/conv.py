@@ -78,7 +78,9 @@ def _im2col_by_take(x_pad: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray
     Speed case, for at most ``_TAKE_LIMIT`` column entries (a few small images): 5.0 us
     against 9.4 us for one 1x30x30 image and a 3x3 kernel. Above it, copying a sliding-window
     view streams memory and wins: 26 us against 130 us for sixteen such images (float32,
-    measured with timeit on NumPy 2.4, on a 2-core machine shared with other work).
+    measured with timeit on NumPy 2.4, on a 2-core machine shared with other work). End to
+    end, a per-sample SGD step of the design document's CNN is 8% faster with it (bench,
+    interleaved rounds with and without).
     """
     n, c, hp, wp = x_pad.shape
     index = _window_index(c, hp, wp, *kernel, *stride)
