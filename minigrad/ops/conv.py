@@ -119,6 +119,32 @@ def col2im(
     return out
 
 
+def col2im_of_product(
+    w2t: np.ndarray, g: np.ndarray, padded_shape: tuple[int, ...], kernel: Pair, stride: Pair
+) -> np.ndarray:
+    """``col2im(w2t @ g[n] for every n)``: conv2d's ``dL/dx`` from ``W2^T`` and ``dL/dy``.
+
+    Speed case: for a batch of images with several channels, the product and the adds run
+    with the batch as the last axis, (C, Hp, Wp, N): one matrix product for the whole batch,
+    and each kernel offset adds rows of Wo*N contiguous values instead of Wo. LeNet-5's
+    second convolution at batch 64 (6 channels, 5x5): 1.8x faster; 16 channels, 3x3: 1.1x;
+    one image or one channel: slower, so those keep the per-image product (interleaved
+    rounds, NumPy 2.4, on a 2-core machine shared with other work).
+    """
+    n, c = padded_shape[:2]
+    if n == 1 or c == 1:
+        return col2im(np.matmul(w2t, g), padded_shape, kernel, stride)
+    (kh, kw), (sh, sw) = kernel, stride
+    f, ho, wo = g.shape[1], *output_size("conv2d", padded_shape[2:], kernel, stride, (0, 0))
+    g_last = _transposed(g.reshape(n, f * ho * wo))  # (F, Ho, Wo, N)
+    cols = np.matmul(w2t, g_last.reshape(f, ho * wo * n)).reshape(c, kh, kw, ho, wo, n)
+    out = np.zeros((c, *padded_shape[2:], n), dtype=g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += cols[:, i, j]
+    return _transposed(out.reshape(-1, n)).reshape(padded_shape)
+
+
 def _transposed(a: np.ndarray) -> np.ndarray:
     """``a.T`` of a 2-D array as a fresh C-ordered array, copied 64 rows of ``a`` at a time.
 
@@ -286,7 +312,7 @@ class Conv2d(Function):
         g = grad.reshape(n, f, grad.shape[2] * grad.shape[3])  # not -1: n may be 0
         gx = gw = gb = None
         if need[0]:
-            gx = col2im(np.matmul(w2.T, g), padded_shape, w_shape[2:], stride)
+            gx = col2im_of_product(w2.T, g, padded_shape, w_shape[2:], stride)
             if ph or pw:
                 gx = gx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
         if need[1]:
