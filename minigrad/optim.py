@@ -231,10 +231,19 @@ class Adam(Optimizer):
             state["step"] += 1
             t = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
             bias1, bias2 = 1 - b1**t, 1 - b2**t
-            denom = np.sqrt(v) / math.sqrt(bias2) + eps
-            p.data -= (lr / bias1) * (m / denom)
+            # The formulas above in place, through one scratch array (the same operations in
+            # the same order as written out, without their six temporaries).
+            work = (1 - b1) * g
+            m *= b1
+            m += work  # m <- beta1 m + (1 - beta1) g
+            np.multiply(g, g, out=work)
+            work *= 1 - b2
+            v *= b2
+            v += work  # v <- beta2 v + (1 - beta2) g^2
+            np.sqrt(v, out=work)
+            work /= math.sqrt(bias2)
+            work += eps  # sqrt(v) / sqrt(1 - beta2^t) + eps
+            np.divide(m, work, out=work)
+            work *= lr / bias1
+            p.data -= work
