@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 import minigrad
+from bench import timing
 from bench.contenders import (
     MinigradCNN,
     MinigradDocCNN,
@@ -527,9 +528,9 @@ def bench_scaling(
         times = []
         for _ in range(max(1, rounds // 2) if length == 100_000 else rounds):
             xt, y = _chain(length)
-            start = time.perf_counter()
+            start = timing.clock()
             y.backward(np.ones(16, np.float32))
-            times.append(time.perf_counter() - start)
+            times.append(timing.clock() - start)
             del xt, y
         stat = Stat(times)
         chains[str(length)] = {
@@ -701,7 +702,7 @@ def print_report(results: dict[str, Any]) -> None:
     p(f"\nminigrad {meta['minigrad']}  numpy {meta['numpy']}  torch {meta['torch'] or '-'}")
     p(f"{meta['platform']}; {meta['threads']} BLAS thread(s); data: {meta['data']}")
     malloc = "pinned (no heap trimming)" if meta["allocator_pinned"] else "system default"
-    p(f"glibc heap: {malloc}")
+    p(f"glibc heap: {malloc}; clock: {meta['clock']}; load average {meta['load_average']}")
     p(f"{meta['rounds']} interleaved rounds; ratios are speed vs NumPy (>1 = faster)\n")
 
     if "cnn" in results:
@@ -806,8 +807,10 @@ def run(
     threads: int = 1,
     only: list[str] | None = None,
     system_malloc: bool = False,
+    wall: bool = False,
 ) -> dict[str, Any]:
     """Run the sections (all, or those named in ``only``) and return the results."""
+    timing.set_clock(time.perf_counter if wall else time.thread_time)
     pinned = False if system_malloc else pin_allocator()
     torch_mod = torch_or_none() if torch else None
     if torch_mod is not None:
@@ -826,6 +829,8 @@ def run(
             "platform": f"{platform.machine()}, {os.cpu_count()} CPUs",
             "threads": threads,
             "allocator_pinned": pinned,
+            "clock": "wall" if wall else "thread CPU time",
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
             "data": data,
             "quick": quick,
             "rounds": rounds,
@@ -866,6 +871,11 @@ def main(argv: list[str] | None = None, threads: int = 1) -> int:
         help="keep glibc's default heap trimming (see pin_allocator in bench/run.py)",
     )
     parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="time with the wall clock instead of the thread's CPU time (see bench/timing.py)",
+    )
+    parser.add_argument(
         "--only", default="", help="comma-separated sections, e.g. cnn,conv2d (check always runs)"
     )
     args = parser.parse_args(argv)
@@ -876,6 +886,7 @@ def main(argv: list[str] | None = None, threads: int = 1) -> int:
         threads=args.threads,
         only=only,
         system_malloc=args.system_malloc,
+        wall=args.wall,
     )
     print_report(results)
     out = Path(args.out)
