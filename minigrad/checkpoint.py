@@ -11,23 +11,35 @@ Inside the file (a NumPy zip archive, readable with ``numpy.load(path, allow_pic
 The file is written to a temporary file in the same folder and then moved into place with
 ``os.replace``, so a crash mid-write never leaves a half-written checkpoint under the real
 name. Loading never unpickles anything.
+
+Loading reads the metadata first and checks every value in it (type, range, nesting depth);
+the stored spec then says which arrays the file must hold, with which shapes and dtype. Only
+those members are read, and each one's header (shape, dtype) and declared size are checked
+before its data is read, so a hostile file cannot make a load use more memory than a valid
+checkpoint of the same model. A checkpoint without a spec (a model built by hand) is read
+member by member too, and no member may expand to more than the file's own size.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-from minigrad.errors import ArgumentError, CheckpointError, StateDictError
+from minigrad.arguments import integer, show
+from minigrad.errors import ArgumentError, CheckpointError, SpecError, StateDictError
+from minigrad.files import check_tree, loads_json
 from minigrad.nn.module import Module, Sequential
-from minigrad.nn.spec import from_spec
+from minigrad.nn.spec import from_spec, infer_shapes, validate_spec
 from minigrad.optim import SGD, Adam, Optimizer
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
@@ -35,6 +47,18 @@ __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
 FORMAT = "minigrad-checkpoint"
 VERSION = 1
 OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam}
+#: The largest epoch number a checkpoint may hold.
+MAX_EPOCH = 10**9
+#: The largest metadata member read (JSON of the spec, history and extra data).
+MAX_META_BYTES = 16 << 20
+
+
+def _epoch(where: str, argument: str, value: Any) -> int:
+    return integer(where, argument, value, 0, maximum=MAX_EPOCH, text=True)
+
+
+def _version(where: str, argument: str, value: Any) -> int:
+    return integer(where, argument, value, 1, text=True)
 
 
 @dataclass
@@ -77,21 +101,35 @@ class Checkpoint:
         cls = OPTIMIZERS[self.optimizer["type"]]
         try:
             opt = cls(model.parameters(), **self.optimizer["hyper"])
-        except (TypeError, ValueError) as exc:
+        except (ArgumentError, TypeError) as exc:  # TypeError: a setting it does not take
             raise CheckpointError(f"{self.path}: damaged optimiser settings ({exc})") from None
-        opt.load_state_dict(self.optimizer)
+        self._fail_in_file(opt.load_state_dict, self.optimizer)
         return opt
 
     def restore(self, model: Module, optimizer: Optimizer | None = None) -> None:
-        """Load the stored parameters into ``model`` (and state into ``optimizer``)."""
-        try:
-            model.load_state_dict(self.params)
-        except StateDictError as exc:
-            raise CheckpointError(f"{self.path}: does not fit the model: {exc}") from None
+        """Load the stored parameters into ``model`` (and state into ``optimizer``).
+
+        Everything is checked (every parameter's name, shape and dtype, the optimiser's type,
+        hyperparameters and state) before anything is copied: when it raises, the model and
+        the optimiser are exactly as they were.
+        """
+        checked = None
         if optimizer is not None:
             if self.optimizer is None:
                 raise CheckpointError(f"{self.path}: this checkpoint holds no optimiser state")
-            optimizer.load_state_dict(self.optimizer)
+            checked = self._fail_in_file(optimizer.check_state_dict, self.optimizer)
+        try:
+            model.load_state_dict(self.params)  # checks every entry before it copies any
+        except StateDictError as exc:
+            raise CheckpointError(f"{self.path}: does not fit the model: {exc}") from None
+        if optimizer is not None:
+            optimizer.load_state_dict(checked)  # already checked: cannot fail
+
+    def _fail_in_file(self, load: Callable[[Any], Any], state: Any) -> Any:
+        try:
+            return load(state)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{self.path}: {exc}") from None
 
 
 def _json_default(value: Any) -> Any:
@@ -142,16 +180,23 @@ def save_checkpoint(
             scalars.append(kept)
         optim_meta = {"type": state["type"], "hyper": state["hyper"], "scalars": scalars}
     records = getattr(history, "records", history) or []
+    epoch = _epoch("save_checkpoint", "epoch", epoch)
     meta = {
         "format": FORMAT,
         "version": VERSION,
-        "epoch": int(epoch),
+        "epoch": epoch,
         "spec": getattr(model, "spec", None),
         "optimizer": optim_meta,
         "history": list(records),
         "extra": extra or {},
     }
-    arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
+    # What load_checkpoint would refuse is refused here, so a save is always loadable.
+    try:
+        check_tree(meta)
+        text = json.dumps(meta, default=_json_default, allow_nan=False)
+    except ValueError as exc:
+        raise ArgumentError(f"save_checkpoint: cannot store the metadata ({exc})") from None
+    arrays["meta"] = np.array(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -171,63 +216,245 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint` (with ``allow_pickle=False``).
+    """Read a checkpoint written by :func:`save_checkpoint` (nothing is ever unpickled).
+
+    The metadata is read and checked first; then only the arrays it declares are read, each
+    checked for shape, dtype and size before its data is read (see the module docstring).
 
     Raises:
-        CheckpointError: the file is missing, is not a minigrad checkpoint, or is damaged.
+        CheckpointError: the file is missing, is not a minigrad checkpoint, or is damaged; the
+            message names the file, the field or member, what was expected and what came.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            contents = {key: npz[key] for key in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({exc})") from None
-    if "meta" not in contents:
-        raise CheckpointError(f"{path}: not a minigrad checkpoint (no 'meta' entry)")
-    try:
-        meta = json.loads(str(contents.pop("meta")))
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: damaged metadata ({exc})") from None
-    try:
-        return _from_contents(path, meta, contents)
+        with zipfile.ZipFile(path) as archive:
+            return _Reader(path, archive).checkpoint()
     except CheckpointError:
         raise
-    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
-        # The JSON parsed but does not have the structure save_checkpoint writes.
-        raise CheckpointError(f"{path}: damaged metadata ({type(exc).__name__}: {exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({exc})") from None
+    except (NotImplementedError, zlib.error, RuntimeError) as exc:  # unknown compression,
+        # encryption or a broken deflate stream
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({exc})") from None
 
 
-def _from_contents(path: Path, meta: Any, contents: dict[str, np.ndarray]) -> Checkpoint:
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a minigrad checkpoint")
-    if int(meta.get("version", 0)) > VERSION:
-        raise CheckpointError(
-            f"{path}: written by a newer minigrad (format version {meta['version']}); upgrade"
+class _Reader:
+    """Reads one checkpoint archive: the metadata, checked field by field, then the members
+    it declares, each bounded by what it declares."""
+
+    def __init__(self, path: Path, archive: zipfile.ZipFile) -> None:
+        self.path, self.archive = path, archive
+        self.members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        self.file_size = path.stat().st_size
+
+    def fail(self, problem: str) -> CheckpointError:
+        return CheckpointError(f"{self.path}: {problem}")
+
+    def damaged(self, where: str, problem: str) -> CheckpointError:
+        return self.fail(f"damaged metadata (ValueError: {where} {problem})")
+
+    # ------------------------------------------------------------------ metadata
+
+    def checkpoint(self) -> Checkpoint:
+        if "meta" not in self.members:
+            raise self.fail("not a minigrad checkpoint (no 'meta' entry)")
+        for info in self.members.values():  # headers only: no member may hold a pickle
+            with self.archive.open(info) as f:
+                if _read_header(f)[2].hasobject:
+                    raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+        meta_array = self.array("meta", shape=(), kinds="U", max_bytes=MAX_META_BYTES)
+        try:
+            meta = loads_json(str(meta_array[()]))
+        except json.JSONDecodeError as exc:
+            raise self.fail(f"damaged metadata (not JSON: {exc})") from None
+        except ValueError as exc:
+            raise self.fail(f"damaged metadata (ValueError: {exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise self.fail("not a minigrad checkpoint")
+        version = self.field(meta, "version", _version)
+        if version > VERSION:
+            raise self.fail(f"written by a newer minigrad (format version {version}); upgrade")
+        epoch = self.field(meta, "epoch", _epoch)
+        spec = meta.get("spec")
+        params_expected: dict[str, tuple[int, ...]] | None = None
+        if spec is not None:
+            if not isinstance(spec, dict):
+                # A string here would be read as a file path by from_spec.
+                raise self.fail("damaged metadata (the model spec is not a table)")
+            try:
+                spec = validate_spec(spec, "spec")
+            except SpecError as exc:
+                raise self.damaged("the model", str(exc)) from None
+            params_expected = {
+                f"{index}.{name}": shape
+                for index, layer in enumerate(infer_shapes(spec))
+                for name, shape in layer.params.items()
+            }
+        history = meta.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
+            raise self.damaged("history", f"must be a list of tables, got {show(history)}")
+        extra = meta.get("extra", {})
+        if not isinstance(extra, dict):
+            raise self.damaged("extra", f"must be a table, got {show(extra)}")
+        dtype = np.dtype(spec["dtype"]) if spec is not None else None
+        params = self.params(params_expected, dtype)
+        optimizer = None
+        if meta.get("optimizer") is not None:
+            optimizer = self.optimizer(meta["optimizer"], params)
+        return Checkpoint(
+            params=params,
+            epoch=epoch,
+            spec=spec,
+            optimizer=optimizer,
+            history=history,
+            extra=extra,
+            path=self.path,
         )
-    spec = meta.get("spec")
-    if spec is not None and not isinstance(spec, dict):
-        # A string here would be read as a file path by from_spec.
-        raise CheckpointError(f"{path}: damaged metadata (the model spec is not a table)")
-    params = {k.removeprefix("param:"): v for k, v in contents.items() if k.startswith("param:")}
-    optimizer = None
-    if meta.get("optimizer") is not None:
-        om = meta["optimizer"]
-        if om["type"] not in OPTIMIZERS:
-            raise CheckpointError(f"{path}: unknown optimiser type {om['type']!r}")
-        state: list[dict[str, Any]] = [dict(s) for s in om["scalars"]]
-        for key, value in contents.items():
-            if key.startswith("optim:"):
-                _, index, name = key.split(":", 2)
-                state[int(index)][name] = value
-        optimizer = {"type": om["type"], "hyper": dict(om["hyper"]), "state": state}
-    return Checkpoint(
-        params=params,
-        epoch=int(meta["epoch"]),
-        spec=spec,
-        optimizer=optimizer,
-        history=list(meta.get("history", [])),
-        extra=dict(meta.get("extra", {})),
-        path=path,
-    )
+
+    def field(self, table: Mapping[str, Any], key: str, check: Any, where: str = "") -> Any:
+        if key not in table:
+            raise self.fail(f"damaged metadata (KeyError: {where + key!r} is missing)")
+        try:
+            return check("", where + key, table[key])
+        except ArgumentError as exc:
+            raise self.fail(f"damaged metadata (ValueError: {exc})") from None
+
+    def optimizer(self, om: Any, params: dict[str, np.ndarray]) -> dict[str, Any]:
+        if not isinstance(om, dict):
+            raise self.damaged("optimizer", f"must be a table, got {show(om)}")
+        kind = om.get("type")
+        if not isinstance(kind, str) or kind not in OPTIMIZERS:
+            raise self.fail(f"unknown optimiser type {show(kind)}")
+        cls = OPTIMIZERS[kind]
+        for key in ("scalars", "hyper"):
+            if key not in om:
+                raise self.fail(f"damaged metadata (KeyError: {key!r} is missing from optimizer)")
+        try:
+            hyper = cls.check_hyper(om["hyper"], "", "optimizer.hyper.")
+        except ArgumentError as exc:
+            raise self.fail(f"damaged metadata (ValueError: {exc})") from None
+        scalars = om["scalars"]
+        if not isinstance(scalars, list) or len(scalars) != len(params):
+            raise self.damaged(
+                "optimizer.scalars",
+                f"must be a list of one table per parameter ({len(params)}), got {show(scalars)}",
+            )
+        state: list[dict[str, Any]] = []
+        for i, (numbers, param) in enumerate(zip(scalars, params.values(), strict=True)):
+            where = f"optimizer.scalars[{i}]."
+            if not isinstance(numbers, dict):
+                raise self.damaged(where[:-1], f"must be a table, got {show(numbers)}")
+            unknown = [k for k in numbers if k not in cls.state_scalars]
+            if unknown:
+                raise self.damaged(
+                    where[:-1],
+                    f"holds {show(unknown[0])}, not a state number of {kind} "
+                    f"(expected: {', '.join(cls.state_scalars) or 'none'})",
+                )
+            entry = {
+                k: self.field(numbers, k, check, where)
+                for k, check in cls.state_scalars.items()
+                if k in numbers
+            }
+            for key in cls.state_arrays:
+                member = f"optim:{i}:{key}"
+                if member in self.members:
+                    entry[key] = self.array(
+                        member, param.shape, max_itemsize=param.dtype.itemsize, of="its parameter"
+                    )
+            state.append(entry)
+        return {"type": kind, "hyper": hyper, "state": state}
+
+    # ------------------------------------------------------------------ arrays
+
+    def params(
+        self, expected: dict[str, tuple[int, ...]] | None, dtype: np.dtype | None
+    ) -> dict[str, np.ndarray]:
+        """The parameters the spec declares (all ``param:`` members when there is no spec)."""
+        if expected is None:
+            names = [k.removeprefix("param:") for k in self.members if k.startswith("param:")]
+            return {name: self.array(f"param:{name}") for name in names}
+        params = {}
+        for name, shape in expected.items():
+            if f"param:{name}" not in self.members:
+                raise self.fail(
+                    f"parameter {name!r} is missing (the stored model spec declares it, "
+                    f"of shape {shape})"
+                )
+            params[name] = self.array(f"param:{name}", shape, max_itemsize=dtype.itemsize)
+        return params
+
+    def array(
+        self,
+        member: str,
+        shape: tuple[int, ...] | None = None,
+        *,
+        kinds: str | None = None,
+        max_itemsize: int | None = None,
+        max_bytes: int | None = None,
+        of: str = "the stored model spec",
+    ) -> np.ndarray:
+        """Read one ``.npy`` member: its header first, then exactly the data it declares.
+
+        ``shape`` (declared by ``of``), ``kinds`` (dtype kinds) and ``max_itemsize`` are what
+        the member must have;
+        without ``shape`` (a checkpoint without a spec) the data may not be larger than the
+        file. The member's declared size in the zip directory must match its header.
+        """
+        info = self.members[member]
+        what = "parameter " + repr(member[6:]) if member.startswith("param:") else repr(member)
+        with self.archive.open(info) as f:
+            header_shape, fortran, dtype = _read_header(f)
+            header_bytes = f.tell()
+            if dtype.hasobject:
+                raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+            if shape is not None and header_shape != tuple(shape):
+                raise self.fail(
+                    f"{what} has shape {header_shape} in the file, but {of} has {tuple(shape)}"
+                )
+            if kinds is not None and dtype.kind not in kinds:
+                raise self.fail(f"{what} has dtype {dtype}; expected text")
+            if max_itemsize is not None and dtype.itemsize > max_itemsize:
+                raise self.fail(
+                    f"{what} has dtype {dtype} ({dtype.itemsize} bytes a value), larger than "
+                    f"the model's {max_itemsize}-byte numbers"
+                )
+            nbytes = math.prod(header_shape) * dtype.itemsize
+            limit = max_bytes if max_bytes is not None or shape is not None else self.file_size
+            if limit is not None and nbytes > limit:
+                raise self.fail(f"{what} declares {nbytes:,} bytes of data, more than {limit:,}")
+            if info.file_size != header_bytes + nbytes:
+                raise self.fail(
+                    f"{what}: the archive says {info.file_size:,} bytes but its header "
+                    f"describes {header_bytes + nbytes:,}"
+                )
+            data = _read_exactly(f, nbytes)
+            if f.read(1):  # also makes zipfile check the member's CRC
+                raise self.fail(f"{what} is longer than its header says")
+        array = np.frombuffer(data, dtype=dtype)
+        return array.reshape(header_shape, order="F" if fortran else "C")
+
+
+def _read_header(f: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, Fortran order and dtype from the header of a ``.npy`` stream."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)
+    raise ValueError(f"unsupported .npy format version {version}")
+
+
+def _read_exactly(f: IO[bytes], nbytes: int) -> bytearray:
+    """``nbytes`` from ``f`` into one buffer, read in pieces (no second copy)."""
+    data = bytearray(nbytes)
+    view, pos = memoryview(data), 0
+    while pos < nbytes:
+        chunk = f.read(min(nbytes - pos, 1 << 20))
+        if not chunk:
+            raise ValueError(f"the data ends after {pos:,} of {nbytes:,} bytes")
+        view[pos : pos + len(chunk)] = chunk
+        pos += len(chunk)
+    return data

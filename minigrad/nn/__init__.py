@@ -13,13 +13,22 @@
 
 from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
 from minigrad.nn.module import Module, Parameter, Sequential
-from minigrad.nn.spec import LAYER_TYPES, from_spec, load_spec, validate_spec
+from minigrad.nn.spec import (
+    LAYER_TYPES,
+    LayerShapes,
+    folder_name,
+    from_spec,
+    infer_shapes,
+    load_spec,
+    validate_spec,
+)
 from minigrad.nn.summary import Summary, summary
 
 __all__ = [
     "LAYER_TYPES",
     "Conv2d",
     "Flatten",
+    "LayerShapes",
     "Linear",
     "LogSoftmax",
     "MaxPool2d",
@@ -29,7 +38,9 @@ __all__ = [
     "Sequential",
     "Softmax",
     "Summary",
+    "folder_name",
     "from_spec",
+    "infer_shapes",
     "load_spec",
     "summary",
     "validate_spec",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.module import Module, Sequential, Shape
+from minigrad.nn.spec import infer_shapes, validate_spec
 
 __all__ = ["Summary", "summary"]
 
@@ -36,7 +39,9 @@ def _shape(shape: Shape | None) -> str:
 
 
 def summary(
-    model: Module, input_shape: Shape, print_fn: Callable[[str], None] | None = print
+    model: Module | Mapping[str, Any],
+    input_shape: Shape | None = None,
+    print_fn: Callable[[str], None] | None = print,
 ) -> Summary:
     """Print (and return) a table of the layers, their output shapes and parameter counts.
 
@@ -44,6 +49,10 @@ def summary(
     :class:`~minigrad.nn.Sequential` gets one row per layer; another model gets one row per
     child, with the shape column filled only for the model's output (its ``forward`` decides
     the order). Pass ``print_fn=None`` to only build the table.
+
+    ``model`` may also be a model spec (a dict, as in :func:`~minigrad.nn.from_spec`): the
+    table of the model it describes then comes from the spec's shape inference alone, without
+    building the model (no weight is allocated), and ``input_shape`` defaults to the spec's.
 
     >>> from minigrad import nn
     >>> model = nn.Sequential(nn.Conv2d(1, 8, 3, rng=0), nn.ReLU(), nn.Flatten(),
@@ -59,6 +68,10 @@ def summary(
     ---------------------------------------------
     total params: 2,970 (trainable 2,970)
     """
+    if isinstance(model, Mapping):
+        return _render(_of_spec(model, input_shape), "Sequential", print_fn)
+    if input_shape is None:
+        raise ArgumentError("summary: pass the input shape of the model (without the batch axis)")
     shape = tuple(int(s) for s in input_shape)
     result = Summary(input_shape=shape)
     chained = isinstance(model, Sequential)
@@ -75,6 +88,22 @@ def summary(
     params = model.parameters()
     result.total_params = sum(p.data.size for p in params)
     result.trainable_params = sum(p.data.size for p in params if p.requires_grad)
+    return _render(result, type(model).__name__, print_fn)
+
+
+def _of_spec(spec: Mapping[str, Any], input_shape: Shape | None) -> Summary:
+    normal = validate_spec(spec, input_shape=input_shape)
+    layers = infer_shapes(normal)
+    result = Summary(input_shape=tuple(normal["input_shape"]), output_shape=layers[-1].output_shape)
+    for index, layer in enumerate(layers):
+        count = sum(math.prod(shape) for shape in layer.params.values())
+        result.rows.append((str(index), layer.type, layer.output_shape, count))
+    result.total_params = result.trainable_params = sum(row[3] for row in result.rows)
+    return result
+
+
+def _render(result: Summary, title: str, print_fn: Callable[[str], None] | None) -> Summary:
+    """Fill in ``result.text`` (and print it)."""
     header = ("layer", "type", "output shape", "params")
     cells = [header] + [(n, t, _shape(s), f"{k:,}") for n, t, s, k in result.rows]
     widths = [max(len(row[i]) for row in cells) for i in range(4)]
@@ -86,7 +115,7 @@ def summary(
         return "  ".join([*left, row[3].rjust(widths[3])])
 
     rule = "-" * len(fmt(header))
-    lines = [f"{type(model).__name__}: input {_shape(result.input_shape)}", fmt(header), rule]
+    lines = [f"{title}: input {_shape(result.input_shape)}", fmt(header), rule]
     lines += [fmt(row) for row in cells[1:]]
     lines += [
         rule,
