@@ -738,7 +738,7 @@ def print_report(results: dict[str, Any]) -> None:
                 if m != "numpy":
                     cell += f" ({r['fwd_bwd_vs_numpy'][m]['median']:.2f}x)"
                 cells.append(cell)
-            p(f"  {size:<40}" + "; ".join(cells))
+            p(f"  {size:<46}" + "; ".join(cells))
 
     if "models" in results:
         p("\nModels in models/, Adam, samples/s; ratio = minigrad's speed vs PyTorch's")
