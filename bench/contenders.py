@@ -57,28 +57,13 @@ class NumpyCNN:
         return numpy_cnn_grads(self.params, x, t)
 
 
-class MinigradCNN:
-    """The design document's CNN through ``minigrad.nn`` and ``minigrad.optim.SGD``."""
+class MinigradModel:
+    """A ``minigrad.nn`` model (from a spec in ``models/``) trained with ``optimizer``, Adam by
+    default, on ``cross_entropy``."""
 
-    def __init__(self, params: CNNParams, lr: float) -> None:
-        f, _, kh, _ = params.conv_w.shape
-        classes, features = params.dense_w.shape
-        dtype = params.conv_w.dtype
-        self.model = nn.Sequential(
-            nn.Conv2d(1, f, kh, dtype=dtype, rng=0),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(features, classes, dtype=dtype, rng=0),
-        )
-        self.model.load_state_dict(
-            {
-                "0.weight": params.conv_w,
-                "0.bias": params.conv_b,
-                "3.weight": params.dense_w,
-                "3.bias": params.dense_b,
-            }
-        )
-        self.optimizer = SGD(self.model.parameters(), lr=lr)
+    def __init__(self, model: nn.Module, lr: float, optimizer: Callable[..., Any] = Adam) -> None:
+        self.model = model
+        self.optimizer = optimizer(model.parameters(), lr=lr)
 
     def step(self, x: np.ndarray, t: np.ndarray) -> float:
         self.optimizer.zero_grad()
@@ -92,6 +77,30 @@ class MinigradCNN:
         loss = minigrad.cross_entropy(self.model(x), t)
         loss.backward()
         return loss.item(), [p.grad for p in self.model.parameters()]
+
+
+class MinigradCNN(MinigradModel):
+    """The design document's CNN through ``minigrad.nn`` and ``minigrad.optim.SGD``."""
+
+    def __init__(self, params: CNNParams, lr: float) -> None:
+        f, _, kh, _ = params.conv_w.shape
+        classes, features = params.dense_w.shape
+        dtype = params.conv_w.dtype
+        model = nn.Sequential(
+            nn.Conv2d(1, f, kh, dtype=dtype, rng=0),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(features, classes, dtype=dtype, rng=0),
+        )
+        model.load_state_dict(
+            {
+                "0.weight": params.conv_w,
+                "0.bias": params.conv_b,
+                "3.weight": params.dense_w,
+                "3.bias": params.dense_b,
+            }
+        )
+        super().__init__(model, lr, SGD)
 
 
 class MinigradOpsCNN:
@@ -224,27 +233,6 @@ def torch_model(model: nn.Sequential) -> Any:
         for p, q in zip(out.parameters(), model.parameters(), strict=True):
             p.copy_(torch.from_numpy(q.data))
     return out
-
-
-class MinigradModel:
-    """A model from a spec in ``models/``, trained with ``minigrad.optim.Adam``."""
-
-    def __init__(self, model: nn.Sequential, lr: float) -> None:
-        self.model = model
-        self.optimizer = Adam(model.parameters(), lr=lr)
-
-    def step(self, x: np.ndarray, t: np.ndarray) -> float:
-        self.optimizer.zero_grad()
-        loss = minigrad.cross_entropy(self.model(x), t)
-        loss.backward()
-        self.optimizer.step()
-        return loss.item()
-
-    def grads(self, x: np.ndarray, t: np.ndarray) -> tuple[float, list[np.ndarray]]:
-        self.optimizer.zero_grad()
-        loss = minigrad.cross_entropy(self.model(x), t)
-        loss.backward()
-        return loss.item(), [p.grad for p in self.model.parameters()]
 
 
 class TorchModel:
