@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from minigrad.errors import AnomalyError
+from minigrad.hooks import describe
 from minigrad.modes import Mode
 
 if TYPE_CHECKING:
     from minigrad.engine import Node
-    from minigrad.tensor import Tensor
 
 __all__ = ["detect_anomaly", "is_anomaly_enabled"]
 
@@ -97,7 +97,7 @@ def after_backward(node: Node, index: int, grad: np.ndarray, total: np.ndarray |
     if total is not None and not _finite(total):
         parent = node.parents[index]
         raise AnomalyError(
-            f"backward: the gradients reaching {_describe(parent)} summed to "
+            f"backward: the gradients reaching {describe(parent)} summed to "
             f"{_bad_value(total)}: each was finite, and adding the one from {node.op.name}"
             f"{_module(node)} (input {index}) overflowed (shape {total.shape}, dtype "
             f"{total.dtype}).\nThat tensor is used more than once; "
@@ -113,14 +113,6 @@ def check_seed(seed: np.ndarray) -> None:
     """Raise if the gradient passed to ``backward()`` is not finite."""
     if not _finite(seed):
         raise AnomalyError(f"backward: the grad passed to backward() holds {_bad_value(seed)}")
-
-
-def _describe(t: Tensor) -> str:
-    if t.name:
-        return f"tensor {t.name!r}"
-    if t._node is not None:
-        return f"the output of {t._node.op.name}{_module(t._node)}"
-    return f"a leaf tensor of shape {t.data.shape}"
 
 
 def _finite(array: np.ndarray) -> bool:

@@ -1,21 +1,14 @@
 """The autograd engine, in reading order: the graph ``Node``, ``Function``, the walk, grad mode.
 
-An op is a :class:`Function`: its formula (docstring), ``name``, an optional ``check``, then
-``forward`` and ``backward``, math only. ``Op.apply(...)`` runs ``check`` once per call
-signature, then ``forward`` on the arrays, and, when grad mode is on and an input requires grad,
-records a :class:`Node` (the ``ctx`` the op saw) on the output. An op never sees the graph: its
-backward reads only what its forward saved. This module owns everything generic:
+An op is a :class:`Function`; ``Op.apply(...)`` runs its ``check`` once per call signature,
+its ``forward`` on the arrays and, when grad mode is on and an input requires grad, records a
+:class:`Node` (the ``ctx`` the op saw) on the output. An op never sees the graph: its backward
+reads only what its forward saved. :func:`backward` walks the nodes in reverse creation order
+(no recursion), calls each VJP once with the sum of the gradients that reached it, sums away
+broadcast dimensions, checks every gradient's shape and dtype, and releases saved arrays.
 
-* recording a node only when it is needed;
-* the backward walk: one pass over the nodes in reverse creation order (no recursion), each
-  node's vector-Jacobian product (VJP) called once with the sum of the gradients that reached it;
-* summing a gradient over the dimensions its input was broadcast along, then checking its
-  shape and dtype, with an error that names the op;
-* gradient accumulation: a tensor used twice receives the sum, ``(x + x) * x`` included;
-* releasing each node's saved arrays once its VJP has run, unless ``retain_graph=True``.
-
-Beside it: :mod:`minigrad.hooks` (tensor hooks, recording the walk), :mod:`minigrad.anomaly`
-(NaN and inf detection) and :mod:`minigrad.modes` (how every mode is switched).
+Beside it: :mod:`minigrad.gradients` (the arrays of a walk), :mod:`minigrad.hooks` (tensor
+hooks, recording the walk), :mod:`minigrad.anomaly` and :mod:`minigrad.modes`.
 """
 
 from __future__ import annotations
@@ -25,13 +18,14 @@ import itertools
 import re
 import weakref
 from collections.abc import Callable, Iterator
-from heapq import heappop, heappush
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from minigrad import anomaly
 from minigrad.errors import DTypeError, GraphError, MinigradError, ShapeError
+from minigrad.gradients import Gradients, fit_to_input, seed_gradient
 from minigrad.hooks import BackwardStep, recording, run_hooks
 from minigrad.modes import Mode, scope
 
@@ -65,23 +59,13 @@ class Node:
         out_ref: a weak reference to the tensor the op produced.
         scope: the module path the op was called under (see ``minigrad.name_scope``).
         stack: where the op was created, recorded inside ``detect_anomaly`` only.
-        seq: the creation number; a node is always created after the nodes it reads, so
-            decreasing ``seq`` is an order in which backward can visit the graph.
+        seq: the creation number; decreasing ``seq`` is an order backward can visit nodes in.
     """
 
-    __slots__ = (
-        "__dict__",
-        "attrs",
-        "needs_input_grad",
-        "op",
-        "out_ref",
-        "parents",
-        "released",
-        "saved_tensors",
-        "scope",
-        "seq",
-        "stack",
-    )
+    # fmt: off
+    __slots__ = ("__dict__", "attrs", "needs_input_grad", "op", "out_ref", "parents", "released",
+                 "saved_tensors", "scope", "seq", "stack")
+    # fmt: on
 
     def __init__(
         self,
@@ -138,22 +122,8 @@ class Function:
       ``grad`` in place, and return new arrays or views: a leaf may keep one as its ``.grad``.
 
     ``MyOp.apply(*inputs, **attrs)`` takes tensors, arrays and numbers. If NumPy still fails
-    inside ``forward``, the error is a minigrad error naming the op.
-
-    >>> import minigrad, numpy as np
-    >>> class Square(minigrad.Function):
-    ...     @staticmethod
-    ...     def forward(ctx, x):
-    ...         ctx.save_for_backward(x)
-    ...         return x * x
-    ...     @staticmethod
-    ...     def backward(ctx, grad):
-    ...         (x,) = ctx.saved_tensors
-    ...         return (2 * x * grad,)
-    >>> t = minigrad.Tensor(np.array([1.0, 3.0]), requires_grad=True)
-    >>> Square.apply(t).sum().backward()
-    >>> t.grad
-    array([2., 6.])
+    inside ``forward``, the error is a minigrad error naming the op. An op of your own, step by
+    step: ``docs/gradcheck-tutorial.md``.
     """
 
     name: ClassVar[str] = ""
@@ -208,22 +178,22 @@ class Function:
 # The call signatures whose check passed. Bounded: emptied when full (a model has a few dozen).
 _checked: dict[tuple[Any, ...], None] = {}
 _CHECKED_MAX = 4096
+_shape_and_dtype = attrgetter("shape", "dtype")
 
 
 def _validate(cls: type[Function], arrays: list[np.ndarray], attrs: dict[str, Any]) -> None:
     """Run ``cls.check`` unless it already passed for this signature."""
-    assert cls.check is not None
-    key = (cls, *[(a.shape, a.dtype) for a in arrays], *attrs.items())
+    key = None if cls.checks_values else (cls, *map(_shape_and_dtype, arrays), *attrs.items())
     try:
-        if not cls.checks_values and key in _checked:
+        if key is not None and key in _checked:
             return
     except TypeError:  # an unhashable attribute: check every time
-        cls.check(*arrays, **attrs)
-        return
-    cls.check(*arrays, **attrs)
-    if len(_checked) >= _CHECKED_MAX:
-        _checked.clear()
-    _checked[key] = None
+        key = None
+    cls.check(*arrays, **attrs)  # type: ignore[misc]
+    if key is not None:
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+        _checked[key] = None
 
 
 def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> MinigradError:
@@ -248,9 +218,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         grad: dL/d(root); may be omitted for a scalar root (it is then 1).
         retain_graph: keep the saved arrays so that backward can run through the graph again.
 
-    Leaves are tensors created by the user with ``requires_grad=True``. Intermediate tensors
-    get a ``.grad`` only if ``retain_grad()`` was called on them. ``tensor.backward()`` calls
-    this function.
+    Only leaves (tensors you made with ``requires_grad=True``) and tensors that called
+    ``retain_grad()`` keep a ``.grad``. ``tensor.backward()`` calls this function.
 
     >>> import minigrad, numpy as np
     >>> x = minigrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
@@ -264,15 +233,15 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             "backward: this tensor does not require grad and has no graph to walk; create "
             "the inputs with requires_grad=True (and outside no_grad())"
         )
-    seed = _seed(root, grad)
+    seed = seed_gradient(root, grad.data if isinstance(grad, Tensor) else grad)
     watch = anomaly.enabled.get()
     if watch:
         anomaly.check_seed(seed)
     if root._node is None:
-        _Gradients.store(root, run_hooks(root, seed) if root._hooks else seed, {id(seed)})
+        Gradients.store(root, run_hooks(root, seed) if root._hooks else seed, {id(seed)})
         return
     steps = recording()
-    pending = _Gradients(root._node, seed, watch)
+    pending = Gradients(root._node, seed, watch, steps)
     while pending:
         node, g = pending.pop()
         if node.released:
@@ -283,7 +252,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             )
         out = node.out_ref() if node.out_ref is not None else None
         if out is not None and (out._hooks or out._retains_grad):
-            g = _complete(out, g)
+            g = pending.complete(out, g)
         input_grads = _vjp(node, g)
         for index, pg in enumerate(input_grads):
             if pg is not None:
@@ -293,15 +262,6 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         if not retain_graph:
             node.release()
     pending.finish()
-
-
-def _complete(t: Tensor, g: np.ndarray) -> np.ndarray:
-    """A non-leaf tensor's complete gradient: its hooks run, then ``retain_grad()`` keeps it."""
-    if t._hooks:
-        g = run_hooks(t, g)
-    if t._retains_grad:
-        t.grad = np.array(g) if t.grad is None else _add(t.grad, g)
-    return g
 
 
 def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -323,149 +283,14 @@ def _vjp(node: Node, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
             or pg.shape != parent.data.shape
             or pg.dtype != parent.data.dtype
         ):
-            pg = _fit_to_input(node, len(fitted), pg)  # reduce broadcast dims, or raise
+            pg = fit_to_input(node, len(fitted), pg)  # reduce broadcast dims, or raise
         fitted.append(pg)
     return tuple(fitted)
 
 
-class _Gradients:
-    """The gradients on their way during one walk: the accumulation bookkeeping.
-
-    A node waits in a heap by decreasing creation number with the sum of what its consumers
-    sent; every consumer was created after it, so a node comes off the heap with its sum
-    complete (a topological order without a sorting pass). A leaf takes its gradient at once,
-    or, if it has hooks, when the walk is over. No needless copy and no aliasing: a sum is
-    added into in place only if this walk allocated it (``owned``), and a leaf keeps an array
-    as ``.grad`` only if nothing else holds it (``handed``: ids of arrays stored somewhere).
-    Nothing a node received is changed afterwards, so a recorded step stays as computed.
-    """
-
-    def __init__(self, root: Node, seed: np.ndarray, watch: bool) -> None:
-        self.sums: dict[Node, np.ndarray] = {root: seed}
-        self.heap: list[tuple[int, Node]] = [(-root.seq, root)]
-        self.owned: set[int] = set()
-        self.handed: set[int] = {id(seed)}
-        self.hooked: dict[int, tuple[Tensor, np.ndarray]] = {}
-        self.watch = watch
-
-    def __bool__(self) -> bool:
-        return bool(self.heap)
-
-    def pop(self) -> tuple[Node, np.ndarray]:
-        node = heappop(self.heap)[1]
-        g = self.sums.pop(node)
-        self.owned.discard(id(g))  # g may be freed after this node; its id may then be reused
-        return node, g
-
-    def send(self, node: Node, index: int, pg: np.ndarray) -> None:
-        """Add ``pg``, the gradient ``node`` sends its input ``index``, to that input's sum."""
-        parent = node.parents[index]
-        child, total = parent._node, None
-        if child is None and parent._hooks:
-            key = id(parent)
-            total = _add(self.hooked[key][1], pg) if key in self.hooked else None
-            self.hooked[key] = (parent, pg if total is None else total)
-            self.handed.add(id(pg))
-        elif child is None:
-            total = self.store(parent, pg, self.handed)
-        elif child not in self.sums:
-            self.sums[child] = pg
-            self.handed.add(id(pg))
-            heappush(self.heap, (-child.seq, child))
-        elif id(total := self.sums[child]) in self.owned:
-            np.add(total, pg, out=total)
-        else:
-            total = self.sums[child] = _add(total, pg)
-            self.owned.add(id(total))
-            self.handed.add(id(total))
-        if self.watch:
-            anomaly.after_backward(node, index, pg, total)
-
-    def finish(self) -> None:
-        """Give each leaf with hooks its total, through the hooks."""
-        for leaf, total in self.hooked.values():
-            self.store(leaf, run_hooks(leaf, total), self.handed)
-
-    @staticmethod
-    def store(leaf: Tensor, g: np.ndarray, handed: set[int]) -> np.ndarray | None:
-        """Accumulate ``g`` into ``leaf.grad``; the new sum, if there was one to add to."""
-        if leaf.grad is None:
-            keep = g.base is None and g.flags.writeable and id(g) not in handed
-            leaf.grad = g if keep else g.copy()
-            total = None
-        else:
-            leaf.grad = total = _add(leaf.grad, g)
-        handed.add(id(leaf.grad))
-        return total
-
-
-def _fit_to_input(node: Node, index: int, grad: Any) -> np.ndarray:
-    """Sum ``grad`` over broadcast dimensions, then demand the input's exact shape and dtype."""
-    parent = node.parents[index]
-    shape, dtype = parent.data.shape, parent.data.dtype
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(grad)
-    if grad.shape != shape:
-        extra = grad.ndim - len(shape)
-        ok = extra >= 0 and all(
-            g == s or s == 1 for g, s in zip(grad.shape[extra:], shape, strict=True)
-        )
-        if not ok:
-            raise ShapeError(
-                f"{node.op.name}: backward returned a gradient of shape {grad.shape} for "
-                f"input {index} of shape {shape}"
-            )
-        if extra:
-            grad = grad.sum(axis=tuple(range(extra)))
-        axes = tuple(
-            i for i, (g, s) in enumerate(zip(grad.shape, shape, strict=True)) if s == 1 and g != 1
-        )
-        if axes:
-            grad = grad.sum(axis=axes, keepdims=True)
-    if grad.dtype != dtype:
-        raise DTypeError(
-            f"{node.op.name}: backward returned a {grad.dtype} gradient for input {index} "
-            f"of dtype {dtype}"
-        )
-    return grad
-
-
-def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a + b`` as a new array; NumPy would return a scalar for two 0-d arrays."""
-    out = a + b
-    return out if type(out) is np.ndarray else np.asarray(out)
-
-
-def _seed(root: Tensor, grad: Any) -> np.ndarray:
-    data = root.data
-    if grad is None:
-        if data.size != 1:
-            raise GraphError(
-                f"backward: grad can be implicitly created only for a scalar output, but "
-                f"this tensor has shape {data.shape}; pass grad= (an array of that shape) "
-                "or reduce it first, e.g. loss.sum().backward()"
-            )
-        return np.ones(data.shape, dtype=data.dtype)
-    try:
-        seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-    except (TypeError, ValueError) as exc:  # a ragged list
-        raise DTypeError(f"backward: cannot make an array from the grad ({exc})") from exc
-    if seed.shape != data.shape:
-        raise ShapeError(
-            f"backward: grad has shape {seed.shape} but the tensor has shape {data.shape}"
-        )
-    if seed.dtype != data.dtype:
-        if seed.dtype.kind not in "fiub":
-            raise DTypeError(f"backward: grad has dtype {seed.dtype}; expected {data.dtype}")
-        seed = seed.astype(data.dtype)
-    return seed
-
-
 def graph_nodes(root: Tensor) -> list[Node]:
-    """The nodes of ``root``'s graph, outputs first: each node before the nodes it reads.
-
-    An iterative depth-first post-order, reversed (no recursion, so graphs of any depth).
-    """
+    """The nodes of ``root``'s graph, each before the nodes it reads: an iterative depth-first
+    post-order, reversed (no recursion, so graphs of any depth)."""
     if root._node is None:
         return []
     order: list[Node] = []
@@ -492,25 +317,13 @@ _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabl
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad` (in this thread).
-
-    >>> import minigrad
-    >>> with minigrad.no_grad():
-    ...     print(minigrad.is_grad_enabled())
-    False
-    >>> minigrad.is_grad_enabled()
-    True
-    """
+    """True unless inside :class:`no_grad` (in this thread)."""
     return _grad_enabled.get()
 
 
 class no_grad(Mode):  # noqa: N801 - the PyTorch name
-    """Context manager and decorator under which no graph is recorded (per thread).
-
-    Use it for evaluation and for parameter updates::
-
-        with minigrad.no_grad():
-            y = model(x)          # y.requires_grad is False; nothing is kept for backward
+    """Context manager and decorator under which no graph is recorded (per thread): for
+    evaluation and for parameter updates.
 
     >>> import minigrad, numpy as np
     >>> w = minigrad.Tensor(np.ones(3), requires_grad=True)
@@ -525,16 +338,7 @@ class no_grad(Mode):  # noqa: N801 - the PyTorch name
 
 
 class enable_grad(Mode):  # noqa: N801 - the PyTorch name
-    """Context manager and decorator that turns recording back on inside :class:`no_grad`.
-
-    >>> import minigrad, numpy as np
-    >>> w = minigrad.Tensor(np.ones(2), requires_grad=True)
-    >>> with minigrad.no_grad():
-    ...     with minigrad.enable_grad():
-    ...         y = w * 2
-    >>> y.requires_grad
-    True
-    """
+    """Context manager and decorator that turns recording back on inside :class:`no_grad`."""
 
     variable = _grad_enabled
     on = True

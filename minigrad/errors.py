@@ -15,6 +15,7 @@ __all__ = [
     "CheckpointError",
     "DTypeError",
     "DataError",
+    "ExportError",
     "GradcheckError",
     "GraphError",
     "GraphvizNotFoundError",
@@ -93,6 +94,16 @@ class CheckpointError(MinigradError, ValueError):
 
 class DataError(MinigradError, ValueError):
     """A dataset file is missing, truncated, has a wrong magic number or mismatched counts."""
+
+
+class ExportError(MinigradError, ValueError):
+    """A model cannot be written to ONNX or safetensors, or a safetensors file cannot be read.
+
+    Examples: a layer type with no ONNX exporter (the message names the layer and lists the
+    types that have one), a float64 weight too large for float32, a file that is not
+    safetensors. A safetensors file that holds other names or shapes than the model is a
+    :class:`StateDictError`, as for ``load_state_dict``.
+    """
 
 
 class VizError(MinigradError, TypeError, ValueError):

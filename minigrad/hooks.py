@@ -51,23 +51,25 @@ def run_hooks(tensor: Tensor, grad: np.ndarray) -> np.ndarray:
             continue
         if not isinstance(out, np.ndarray) or out.shape != grad.shape:
             raise ShapeError(
-                f"register_hook: a hook on {_describe(tensor)} returned "
+                f"register_hook: a hook on {describe(tensor)} returned "
                 f"{_what(out)}; it must return None or an array of shape {grad.shape}"
             )
         if out.dtype != grad.dtype:
             raise DTypeError(
-                f"register_hook: a hook on {_describe(tensor)} returned a {out.dtype} array; "
+                f"register_hook: a hook on {describe(tensor)} returned a {out.dtype} array; "
                 f"it must return None or an array of dtype {grad.dtype}"
             )
         grad = out
     return grad
 
 
-def _describe(t: Tensor) -> str:
+def describe(t: Tensor) -> str:
+    """How messages name a tensor: by its name, by the op that made it, or as a leaf."""
     if t.name:
         return f"tensor {t.name!r}"
     if t._node is not None:
-        return f"the output of {t._node.op.name} (shape {t.data.shape})"
+        scope = f" (in module {'.'.join(t._node.scope)!r})" if t._node.scope else ""
+        return f"the output of {t._node.op.name}{scope}"
     return f"a leaf tensor of shape {t.data.shape}"
 
 
@@ -88,9 +90,11 @@ class BackwardStep:
         grad: dL/d(output), the array the VJP received (the sum over every consumer, after
             the output's hooks).
         input_grads: one entry per input of the node: the array sent to that input, reduced
-            over broadcast dimensions, or None where no gradient was sent. A tensor's hooks
-            act on its total; for an intermediate tensor that total is the ``grad`` of its
-            own node's step, and for a leaf it is what lands in ``.grad``.
+            over broadcast dimensions and through the input's hooks, or None where no
+            gradient was sent. Hooks act on an input's total: if this was the only gradient
+            the input received, the entry is what its hooks returned; if it received
+            several, each entry is what was sent, and the hooked total is the ``grad`` of
+            the input's own step (or, for a leaf, what reaches ``.grad``).
     """
 
     index: int

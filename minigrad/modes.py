@@ -41,9 +41,9 @@ class Mode(ContextDecorator):
         return None
 
     def __exit__(self, *exc: object) -> None:
-        *outer, token = _entered.get()
-        _entered.set(tuple(outer))
-        token.var.reset(token)
+        entered = _entered.get()
+        _entered.set(entered[:-1])
+        entered[-1].var.reset(entered[-1])
 
 
 #: The module path of the ops being recorded (``minigrad.nn.Module`` enters one per call).

@@ -27,7 +27,8 @@ from minigrad import (
     Tensor,
 )
 from minigrad.data import DataLoader
-from minigrad.errors import CheckpointError, SpecError, StateDictError
+from minigrad.errors import CheckpointError, ExportError, SpecError, StateDictError
+from minigrad.export import export_model, to_onnx
 from minigrad.optim import SGD, Adam
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -78,6 +79,12 @@ def released() -> None:
     y.backward()
 
 
+def hooked(hook: Callable[[np.ndarray], Any]) -> None:
+    y = leaf() * 2
+    y.register_hook(hook)
+    y.sum().backward()
+
+
 def non_leaf_requires_grad_off() -> None:
     (leaf() * 2).requires_grad = False
 
@@ -101,6 +108,39 @@ class Ones(minigrad.Function):
 
 def wrong_vjp(bad: str) -> None:
     Ones.apply(leaf(), bad=bad).sum().backward()
+
+
+def explore_after_backward() -> None:
+    import tempfile
+    from pathlib import Path
+
+    loss = (leaf() * 2).sum()
+    loss.backward()
+    minigrad.viz.explore(loss, Path(tempfile.gettempdir()) / "never-written.html")
+
+
+def explore_with_steps_of_another_graph() -> None:
+    with minigrad.record_backward() as steps:
+        (leaf() * 2).sum().backward()
+    minigrad.viz.explore((leaf() + 1).sum(), "never-written.html", steps=steps)
+
+
+def fit_with_grad_every(value: Any) -> None:
+    from minigrad.train import fit
+
+    model = minigrad.nn.Sequential(minigrad.nn.Linear(2, 2, rng=0))
+    loader = DataLoader(np.zeros((2, 2)), np.zeros(2, dtype=int))
+    fit(model, SGD(model.parameters(), lr=0.1), loader, progress=False, grad_every=value)
+
+
+class Scale(minigrad.nn.Module):
+    """A user's layer: minigrad cannot know what to write for it in ONNX."""
+
+    def forward(self, x: Any) -> Any:
+        return x * 2.0
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
 
 
 # (id, the mistake, the error class, a regular expression its message matches)
@@ -632,6 +672,31 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         GraphError,
         r"ones: backward returned 2 gradients for 1 inputs",
     ),
+    (
+        "a hook on a constant",
+        lambda: zeros(3).register_hook(lambda g: g),
+        GraphError,
+        r"register_hook: this tensor does not require grad",
+    ),
+    (
+        "a hook that is not callable",
+        lambda: leaf().register_hook("print"),
+        ArgumentError,
+        r"register_hook: the hook must be callable, got str",
+    ),
+    (
+        "a hook returning the wrong shape",
+        lambda: hooked(lambda g: g[:1]),
+        ShapeError,
+        r"register_hook: a hook on the output of mul returned an array of shape \(1,\); it "
+        r"must return None or an array of shape \(3,\)",
+    ),
+    (
+        "a hook returning the wrong dtype",
+        lambda: hooked(lambda g: g.astype(np.float32)),
+        DTypeError,
+        r"register_hook: a hook on the output of mul returned a float32 array",
+    ),
     # ---- layers, data and checking tools
     (
         "a layer's float kernel_size",
@@ -737,6 +802,58 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         lambda: (lambda p: SGD([p, p], lr=0.1))(leaf()),
         ArgumentError,
         r"SGD: a parameter appears more than once",
+    ),
+    (
+        "explore after backward",
+        explore_after_backward,
+        minigrad.errors.VizError,
+        r"explore: cannot run backward\(\) on root 0: backward: the graph through sum was "
+        r"already released.*Call explore\(loss, path\) before loss.backward\(\)",
+    ),
+    (
+        "explore of a tensor that is not a scalar",
+        lambda: minigrad.viz.explore(leaf() * 2, "never-written.html"),
+        minigrad.errors.VizError,
+        r"explore: root 0 has shape \(3,\); explore runs backward\(\) from scalars",
+    ),
+    (
+        "explore with the steps of another graph",
+        explore_with_steps_of_another_graph,
+        minigrad.errors.VizError,
+        r"explore: step 0 ran sum, which is not in the graph of the roots given",
+    ),
+    (
+        "fit with a negative grad_every",
+        lambda: fit_with_grad_every(-1),
+        minigrad.errors.ArgumentRangeError,
+        r"fit: grad_every must be an int >= 0, got -1 \(int\)",
+    ),
+    # ---- specs by name and export (nothing is written: each fails before the file)
+    (
+        "a spec name that minigrad does not ship",
+        lambda: minigrad.nn.from_spec("resnet9"),
+        SpecError,
+        r"resnet9: no such model spec file, and minigrad ships no spec of that name "
+        r"\(bundled: lenet5, mlp, ",
+    ),
+    (
+        "a layer with no ONNX exporter",
+        lambda: to_onnx(minigrad.nn.Sequential(minigrad.nn.Flatten(), Scale()), "x.onnx", (4,)),
+        ExportError,
+        r"to_onnx: layer '1' is a Scale, which has no ONNX exporter \(minigrad exports: "
+        r"Sequential, Conv2d, Linear",
+    ),
+    (
+        "an ONNX export without an input shape",
+        lambda: to_onnx(minigrad.nn.Sequential(minigrad.nn.Linear(4, 2)), "x.onnx"),
+        ArgumentError,
+        r"to_onnx: pass input_shape, e.g. \(1, 28, 28\) without the batch axis; this Sequential",
+    ),
+    (
+        "an export to an unknown format",
+        lambda: export_model("mlp", "model.pt"),
+        ArgumentError,
+        r"export: model.pt must end in .onnx or .safetensors \(the format follows the suffix\)",
     ),
     # training runs (minigrad.train.run, the `minigrad train` command): before the first step
     (

@@ -183,3 +183,31 @@ def test_an_overflow_when_a_leaf_accumulates_names_the_leaf() -> None:
     with minigrad.detect_anomaly(), pytest.raises(AnomalyError) as info:
         (w * big + w * big).sum().backward()
     assert str(info.value).startswith("backward: the gradients reaching tensor 'w' summed to inf")
+
+
+def test_a_recorded_edge_shows_what_the_hooks_made_of_it() -> None:
+    x = leaf([1.0, 2.0])
+    y = x * 2  # y has one consumer; x has one consumer (the mul above)
+    y.register_hook(lambda g: g * 10)
+    x.register_hook(lambda g: g + 1)
+    with minigrad.record_backward() as steps:
+        (y * 3).sum().backward()
+    names = [s.node.name for s in steps]
+    assert names == ["sum", "mul", "mul"]
+    np.testing.assert_array_equal(steps[1].input_grads[0], [30.0, 30.0])  # y's hook, on its edge
+    np.testing.assert_array_equal(steps[2].grad, [30.0, 30.0])
+    np.testing.assert_array_equal(steps[2].input_grads[0], [61.0, 61.0])  # x's hook: 60 + 1
+    np.testing.assert_array_equal(x.grad, [61.0, 61.0])
+
+
+def test_with_several_edges_each_keeps_what_it_sent() -> None:
+    x = leaf([1.0])
+    y = x * 2
+    y.register_hook(lambda g: g * 10)
+    with minigrad.record_backward() as steps:
+        (y + y).sum().backward()
+    add = steps[1]
+    assert add.node.name == "add"
+    np.testing.assert_array_equal(add.input_grads[0], [1.0])
+    np.testing.assert_array_equal(add.input_grads[1], [1.0])
+    np.testing.assert_array_equal(steps[2].grad, [20.0])  # the hooked total

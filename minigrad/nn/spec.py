@@ -23,6 +23,11 @@ given, they are checked). The design document's CNN, ``models/seed_cnn.toml``::
     type = "Linear"
     out_features = 10
 
+The specs shipped with minigrad (``models/`` in the repository, installed as the package
+``minigrad.models``) are found by name: ``from_spec("seed_cnn")``, ``minigrad train --model
+seed_cnn``. A path to an existing file always wins over a bundled name; :func:`bundled_specs`
+lists the names.
+
 A spec is data, never code: only the layer types in :data:`LAYER_TYPES` exist, and each
 argument is checked against its expected type. Any problem is a :class:`~minigrad.SpecError`
 that names the file, the layer's index and type, and what is wrong. The model's output must
@@ -35,8 +40,9 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping
+from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -56,6 +62,9 @@ from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPo
 from minigrad.nn.module import Module, Sequential, Shape
 from minigrad.ops.conv import output_size
 
+if TYPE_CHECKING:  # importlib.resources.abc is new in Python 3.11
+    from importlib.resources.abc import Traversable
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -64,10 +73,12 @@ else:  # pragma: no cover - Python 3.10
 __all__ = [
     "LAYER_TYPES",
     "LayerShapes",
+    "bundled_specs",
     "folder_name",
     "from_spec",
     "infer_shapes",
     "load_spec",
+    "spec_file",
     "validate_spec",
 ]
 
@@ -264,14 +275,50 @@ _TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers"}
 _FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+def bundled_specs() -> dict[str, Traversable]:
+    """The specs shipped with minigrad, by name (the file name without ``.toml``).
+
+    >>> sorted(bundled_specs())[:3]
+    ['lenet5', 'mlp', 'seed_cnn']
+    """
+    folder = resources.files("minigrad.models")
+    found = (f for f in folder.iterdir() if f.is_file() and f.name.endswith(".toml"))
+    return {f.name.removesuffix(".toml"): f for f in sorted(found, key=lambda f: f.name)}
+
+
+def spec_file(spec: str | Path) -> Path | Traversable:
+    """The file a spec argument means: a path to a file, or the name of a bundled spec.
+
+    A path that exists is read as given; a bare name (no folder, no suffix) that is not a file
+    is looked up among :func:`bundled_specs`.
+
+    Raises:
+        SpecError: a bare name that is neither a file nor a bundled spec (the message lists the
+            bundled names).
+
+    >>> spec_file("seed_cnn").name
+    'seed_cnn.toml'
+    """
+    path = Path(spec)
+    if path.is_file() or path.name != str(spec) or path.suffix:
+        return path
+    known = bundled_specs()
+    if path.name not in known:
+        raise SpecError(
+            f"{spec}: no such model spec file, and minigrad ships no spec of that name "
+            f"(bundled: {', '.join(known)}); pass a path to a .toml file for your own"
+        )
+    return known[path.name]
+
+
 def load_spec(path: str | Path) -> dict[str, Any]:
-    """Read a TOML spec file into a dict (not yet validated).
+    """Read a TOML spec file, or a bundled spec by name, into a dict (not yet validated).
 
     Raises:
         SpecError: the file is missing, larger than 1 MiB, or not valid TOML (the message
             names the file).
     """
-    path = Path(path)
+    path = spec_file(path)
     try:
         with path.open("rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
@@ -464,7 +511,8 @@ def from_spec(
     """Build the :class:`~minigrad.nn.Sequential` a spec (TOML file path or dict) describes.
 
     Args:
-        spec: a path to a TOML file, or the same content as a dict.
+        spec: a path to a TOML file, the name of a bundled spec (``"seed_cnn"``, see
+            :func:`bundled_specs`), or the same content as a dict.
         seed: the seed (or Generator) the weights are drawn from, layer by layer in order;
             one seed gives the same model every time.
         input_shape: (C, H, W) to use instead of the spec's ``input_shape``.

@@ -33,7 +33,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_loss(op: str, scores: np.ndarray, target: np.ndarray, reduction: str) -> None:
-    """The checks of both losses: the reduction, the (N, C) scores and the target."""
+    """The checks of both losses: the reduction, the (N, C) scores, then the target."""
     choice(op, "reduction", reduction, _REDUCTIONS)
     if scores.ndim != 2:
         raise ShapeError(
@@ -48,6 +48,12 @@ def _check_loss(op: str, scores: np.ndarray, target: np.ndarray, reduction: str)
             f"{op}: the batch is empty (input of shape {scores.shape}); the mean over 0 "
             "samples is undefined (reduction='sum' gives 0)"
         )
+    _check_target(op, scores, target)
+
+
+def _check_target(op: str, scores: np.ndarray, target: np.ndarray) -> None:
+    """Class indices of shape (N,), each in ``0..C-1``, or finite float labels of shape (N, C)."""
+    n, c = scores.shape
     if target.dtype.kind in "iu":
         if target.shape != (n,):
             hint = "; for one-hot rows, use a float target" if target.shape == (n, c) else ""
@@ -85,11 +91,13 @@ def _labels(target: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, bool]:
     return target.astype(dtype, copy=False), False
 
 
-def _negative_log_likelihood(logp: np.ndarray, labels: np.ndarray, indices: bool) -> np.ndarray:
-    """Per sample: ``-logp[n, t_n]``, or ``-sum_c y[n, c] logp[n, c]`` for float labels."""
-    if indices:
-        return -logp[np.arange(len(labels)), labels]
-    return -(labels * logp).sum(axis=1)
+def _nll(ctx: Node, logp: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
+    """The reduced ``-logp[n, t_n]`` (or ``-sum_c y[n, c] logp[n, c]`` for float labels), the
+    forward of both losses; saves what both backwards read."""
+    labels, indices = _labels(target, logp.dtype)
+    ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
+    picked = logp[np.arange(len(labels)), labels] if indices else (labels * logp).sum(axis=1)
+    return _reduce(-picked, reduction)
 
 
 def _reduce(per_sample: np.ndarray, reduction: str) -> np.ndarray:
@@ -130,9 +138,7 @@ class NLLLoss(Function):
 
     @staticmethod
     def forward(ctx: Node, logp: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        labels, indices = _labels(target, logp.dtype)
-        ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
-        return _reduce(_negative_log_likelihood(logp, labels, indices), reduction)
+        return _nll(ctx, logp, target, reduction)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -167,10 +173,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx: Node, z: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
-        labels, indices = _labels(target, z.dtype)
-        logp = stable_log_softmax(z, axis=1)
-        ctx.save_for_backward(logp, labels, indices, target.dtype, reduction)
-        return _reduce(_negative_log_likelihood(logp, labels, indices), reduction)
+        return _nll(ctx, stable_log_softmax(z, axis=1), target, reduction)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
