@@ -68,7 +68,7 @@ CONV_SIZES = [  # (N, C, H, W, filters, stride, padding), 3x3 kernels
     (64, 16, 32, 32, 32, 1, 0),
     (64, 16, 16, 16, 32, 2, 1),
 ]
-POOL_SIZES = [  # (N, C, H, W, kernel, stride): LeNet-5's pools, cifar_cnn's first, overlapping
+POOL_SIZES = [  # (N, C, H, W, kernel, stride): LeNet-5's pools, small_cifar's first, overlapping
     (1, 6, 28, 28, 2, 2),
     (64, 6, 28, 28, 2, 2),
     (64, 16, 32, 32, 2, 2),

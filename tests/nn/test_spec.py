@@ -39,7 +39,7 @@ def test_input_shape_override_infers_the_linear_size():
         ("seed_cnn.toml", (4, 1, 8, 8)),
         ("lenet5.toml", (4, 1, 28, 28)),
         ("mlp.toml", (4, 1, 8, 8)),
-        ("cifar_cnn.toml", (4, 3, 32, 32)),
+        ("small_cifar.toml", (4, 3, 32, 32)),
     ],
 )
 def test_every_model_trains_for_a_few_steps(name, x_shape):
@@ -63,7 +63,7 @@ def test_every_model_in_models_is_tested_above():
         "seed_cnn.toml",
         "lenet5.toml",
         "mlp.toml",
-        "cifar_cnn.toml",
+        "small_cifar.toml",
     }
 
 
