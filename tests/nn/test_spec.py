@@ -35,7 +35,12 @@ def test_input_shape_override_infers_the_linear_size():
 
 @pytest.mark.parametrize(
     "name, x_shape",
-    [("seed_cnn.toml", (4, 1, 8, 8)), ("lenet5.toml", (4, 1, 28, 28)), ("mlp.toml", (4, 1, 8, 8))],
+    [
+        ("seed_cnn.toml", (4, 1, 8, 8)),
+        ("lenet5.toml", (4, 1, 28, 28)),
+        ("mlp.toml", (4, 1, 8, 8)),
+        ("small_cifar.toml", (4, 3, 32, 32)),
+    ],
 )
 def test_every_model_trains_for_a_few_steps(name, x_shape):
     model = nn.from_spec(MODELS / name, seed=0)
@@ -51,6 +56,15 @@ def test_every_model_trains_for_a_few_steps(name, x_shape):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_every_model_in_models_is_tested_above():
+    assert {p.name for p in MODELS.glob("*.toml")} == {
+        "seed_cnn.toml",
+        "lenet5.toml",
+        "mlp.toml",
+        "small_cifar.toml",
+    }
 
 
 def test_one_seed_gives_one_model():
