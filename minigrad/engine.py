@@ -65,9 +65,10 @@ class Node:
         seq: the creation number; decreasing ``seq`` is an order backward can visit nodes in.
     """
 
+    # No __dict__: an op keeps what backward needs in save_for_backward, nowhere else.
     # fmt: off
-    __slots__ = ("__dict__", "attrs", "guard", "needs_input_grad", "op", "out_ref", "parents",
-                 "released", "saved_tensors", "scope", "seq", "stack")
+    __slots__ = ("attrs", "guard", "needs_input_grad", "op", "out_ref", "parents", "released",
+                 "saved_tensors", "scope", "seq", "stack")
     # fmt: on
 
     def __init__(
@@ -101,7 +102,6 @@ class Node:
     def release(self) -> None:
         """Drop the saved arrays; a later backward through this node is an error."""
         self.saved_tensors = ()
-        self.__dict__.clear()
         self.released = True
         if self.guard is not None:
             self.guard.release()

@@ -92,13 +92,14 @@ def guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
     for value in ctx.saved_tensors:
         if type(value) is not np.ndarray:
             continue
-        if parents[0]._data is value:  # the common case, first: mul, matmul, linear save x
-            index, t = 0, parents[0]
+        for found in enumerate(parents):  # the common case: an input itself (mul, linear)
+            if found[1]._data is value:
+                break
         else:
-            found = _holder(value, parents, out)
+            found = _holder(value, parents, out)  # type: ignore[assignment]
             if found is None:
                 continue  # an array of the op's own (cols, a mask)
-            index, t = found
+        index, t = found
         counter, owner = t._counter, _owner(t._data)
         held.append((index, counter, counter[0], owner))
         counter[1] += 1
@@ -115,10 +116,8 @@ def guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
 def _holder(
     value: np.ndarray, parents: tuple[Tensor, ...], out: Tensor
 ) -> tuple[int, Tensor] | None:
-    """Which input (or -1: the output) ``value`` is, or views (e.g. a reshaped weight)."""
-    for index, t in enumerate(parents):
-        if t._data is value:
-            return index, t
+    """The output (-1), or the input that ``value`` views (e.g. a reshaped weight), for a
+    saved array that is none of the inputs themselves."""
     if out._data is value:
         return -1, out
     if value.base is not None:
