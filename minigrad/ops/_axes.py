@@ -13,6 +13,9 @@ from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
 def shape_of(op: str, x: Any) -> tuple[int, ...]:
     """The shape of a tensor or array-like, or the DTypeError ``Tensor`` would raise for it."""
+    shape = getattr(x, "shape", None)
+    if type(shape) is tuple:  # a tensor or an array: np.shape(tensor) would go through
+        return shape  # Tensor.__array_function__ (0.5 us of a 4.5 us flatten, measured)
     try:
         return np.shape(x)
     except (TypeError, ValueError) as exc:  # a ragged list
