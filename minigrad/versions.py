@@ -92,14 +92,13 @@ def guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
     for value in ctx.saved_tensors:
         if type(value) is not np.ndarray:
             continue
-        for found in enumerate(parents):  # the common case: an input itself (mul, linear)
-            if found[1]._data is value:
-                break
+        if parents[0]._data is value:  # the common case, first: mul, matmul, linear save x
+            index, t = 0, parents[0]
         else:
-            found = _holder(value, parents, out)  # type: ignore[assignment]
+            found = _holder(value, parents, out)
             if found is None:
                 continue  # an array of the op's own (cols, a mask)
-        index, t = found
+            index, t = found
         counter, owner = t._counter, _owner(t._data)
         held.append((index, counter, counter[0], owner))
         counter[1] += 1
@@ -116,15 +115,26 @@ def guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
 def _holder(
     value: np.ndarray, parents: tuple[Tensor, ...], out: Tensor
 ) -> tuple[int, Tensor] | None:
-    """The output (-1), or the input that ``value`` views (e.g. a reshaped weight), for a
-    saved array that is none of the inputs themselves."""
+    """Which input (or -1: the output) ``value`` is, or views (e.g. a reshaped weight)."""
+    for index, t in enumerate(parents):
+        if t._data is value:
+            return index, t
     if out._data is value:
         return -1, out
     if value.base is not None:
-        owner = _owner(value)
-        for index, t in enumerate(parents):
-            if _owner(t._data) is owner:
-                return index, t
+        index = _viewed(_owner(value), parents)
+        if index is not None:
+            return index, parents[index]
+    return None
+
+
+def _viewed(owner: np.ndarray, parents: tuple[Tensor, ...]) -> int | None:
+    """The first input whose array is ``owner`` or a view of it (``_owner(data) is owner``,
+    without a call per input: this runs for each view an op saves or returns)."""
+    for index, t in enumerate(parents):
+        data = t._data
+        if data is owner or data.base is owner:
+            return index
     return None
 
 
@@ -134,12 +144,10 @@ def share_view(out: Tensor, parents: tuple[Tensor, ...]) -> None:
     version that saved copies of the input are checked against, and a write into ``y.data``,
     which would go around it, is refused.
     """
-    owner = _owner(out._data)
-    for p in parents:
-        if _owner(p._data) is owner:
-            out._counter = p._counter
-            out._data.setflags(write=False)
-            return
+    index = _viewed(_owner(out._data), parents)
+    if index is not None:
+        out._counter = parents[index]._counter
+        out._data.setflags(write=False)
 
 
 @contextmanager
