@@ -18,7 +18,7 @@ __all__ = ["Mode", "name_scope", "scope"]
 # The tokens of the blocks entered, innermost first, as a linked list ``(token, outer)``: each
 # restores what its block replaced. Kept in a context variable rather than on the instance,
 # because one decorated function may run in several threads (or call itself) at once. A pair
-# per block, not a tuple copied on each entry: a module call enters one.
+# per block, not a tuple copied on each entry (every optimiser step enters no_grad).
 _Entered = tuple[contextvars.Token[Any], "_Entered"] | None
 _entered: contextvars.ContextVar[_Entered] = contextvars.ContextVar("entered_modes", default=None)
 

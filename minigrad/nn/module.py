@@ -154,8 +154,8 @@ class Module:
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # name_scope(self._scope_name) without its object: a token held on the stack frame
-        # (module_scope in bench's per-sample step: 0.3 us a call instead of 0.9 us).
+        # name_scope(self._scope_name) without its object: the token stays in this frame
+        # (0.6 us a call instead of 1.6 us, timeit; five calls in a per-sample step).
         token = scope.set((*scope.get(), self._scope_name))
         try:
             return self.forward(*args, **kwargs)
