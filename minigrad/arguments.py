@@ -46,6 +46,7 @@ __all__ = [
     "non_negative",
     "positive_int",
     "positive_number",
+    "real",
 ]
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -115,6 +116,14 @@ def _real(where: str, argument: str, value: Any, what: str) -> float:
     return float(value)
 
 
+def real(where: str, argument: str, value: Any) -> float:
+    """A finite real number (a slope), as a Python float."""
+    number = _real(where, argument, value, "a finite number")
+    if not np.isfinite(number):
+        raise _fail(ArgumentRangeError, where, argument, "a finite number", value)
+    return number
+
+
 def non_negative(where: str, argument: str, value: Any) -> float:
     """A real number >= 0 (a learning rate, a weight decay), as a Python float."""
     number = _real(where, argument, value, "a number >= 0")
@@ -132,10 +141,12 @@ def positive_number(where: str, argument: str, value: Any) -> float:
 
 
 def fraction(where: str, argument: str, value: Any, *, closed: str = "low") -> float:
-    """A number in [0, 1) (``closed="low"``, a momentum, a beta) or (0, 1] (``closed="high"``)."""
-    what = "in [0, 1)" if closed == "low" else "in (0, 1]"
+    """A number in [0, 1) (``closed="low"``, a momentum, a beta), (0, 1] (``closed="high"``)
+    or [0, 1] (``closed="both"``, a probability)."""
+    what = {"low": "in [0, 1)", "high": "in (0, 1]", "both": "in [0, 1]"}[closed]
     number = _real(where, argument, value, what)
-    inside = 0 <= number < 1 if closed == "low" else 0 < number <= 1
+    low = number >= 0 if closed != "high" else number > 0
+    inside = low and (number < 1 if closed == "low" else number <= 1)
     if not inside:
         raise _fail(ArgumentRangeError, where, argument, what, value)
     return number

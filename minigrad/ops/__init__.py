@@ -6,26 +6,34 @@
 | ``reduce.py`` | ``sum``, ``mean`` |
 | ``shape.py`` | ``reshape``, ``flatten``, ``transpose`` |
 | ``linalg.py`` | ``matmul``, ``linear`` |
-| ``activation.py`` | ``relu``, ``softmax``, ``log_softmax`` |
-| ``conv.py`` | ``conv2d``, ``max_pool2d`` |
+| ``activation.py`` | ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, ``log_softmax`` |
+| ``conv.py`` | ``conv2d``, ``max_pool2d``, ``avg_pool2d`` |
+| ``norm.py`` | ``batch_norm`` |
+| ``dropout.py`` | ``dropout`` |
 | ``loss.py`` | ``nll_loss``, ``cross_entropy`` |
 """
 
-from minigrad.ops.activation import log_softmax, relu, softmax
-from minigrad.ops.conv import conv2d, max_pool2d
+from minigrad.ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
+from minigrad.ops.dropout import dropout
 from minigrad.ops.elementwise import add, div, exp, log, mul, neg, pow, sub
 from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.loss import cross_entropy, nll_loss
+from minigrad.ops.norm import batch_norm
 from minigrad.ops.reduce import mean, sum
 from minigrad.ops.shape import flatten, reshape, transpose
 
 __all__ = [
     "add",
+    "avg_pool2d",
+    "batch_norm",
     "conv2d",
     "cross_entropy",
     "div",
+    "dropout",
     "exp",
     "flatten",
+    "leaky_relu",
     "linear",
     "log",
     "log_softmax",
@@ -38,8 +46,10 @@ __all__ = [
     "pow",
     "relu",
     "reshape",
+    "sigmoid",
     "softmax",
     "sub",
     "sum",
+    "tanh",
     "transpose",
 ]
