@@ -202,9 +202,7 @@ def leaky_relu(x: Tensor | Any, negative_slope: float = 0.01) -> Tensor:
     >>> minigrad.leaky_relu(minigrad.Tensor([-4.0, 0.0, 2.5]), 0.1).data
     array([-0.4,  0. ,  2.5])
     """
-    return LeakyReLU.apply(
-        x, negative_slope=real("leaky_relu", "negative_slope", negative_slope)
-    )
+    return LeakyReLU.apply(x, negative_slope=real("leaky_relu", "negative_slope", negative_slope))
 
 
 def tanh(x: Tensor | Any) -> Tensor:

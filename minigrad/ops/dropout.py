@@ -63,7 +63,7 @@ def dropout(
 
     >>> import minigrad, numpy as np
     >>> minigrad.dropout(np.ones(8), p=0.5, rng=0).data
-    array([2., 0., 0., 0., 2., 0., 2., 2.])
+    array([2., 0., 0., 0., 2., 2., 2., 2.])
     """
     p = fraction("dropout", "p", p, closed="both")
     training = boolean("dropout", "training", training)

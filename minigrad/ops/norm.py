@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.arguments import boolean, fraction, positive_number
+from minigrad import engine
 from minigrad.engine import Function, Node
 from minigrad.errors import DTypeError, ShapeError
 
@@ -132,7 +133,7 @@ class BatchNorm(Function):
 
 def _array(op: str, what: str, value: Any) -> np.ndarray:
     """The array behind a tensor or an array; running statistics must be float arrays."""
-    data = getattr(value, "data", value)
+    data = value.data if isinstance(value, engine.Tensor) else value
     if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
         raise DTypeError(
             f"{op}: {what} must be a float array or tensor, got {type(value).__name__}"
@@ -173,7 +174,7 @@ def batch_norm(
     eps = positive_number("batch_norm", "eps", eps)
     if (weight is None) != (bias is None):
         raise ShapeError("batch_norm: pass both weight and bias, or neither")
-    data = np.asarray(getattr(x, "data", x))
+    data = x.data if isinstance(x, engine.Tensor) else np.asarray(x)
     if data.dtype.kind != "f":
         raise DTypeError(f"batch_norm: expected a float input, got dtype {data.dtype}")
     stats = [
