@@ -6,7 +6,8 @@
 | ``reduce.py`` | ``sum``, ``mean`` |
 | ``shape.py`` | ``reshape``, ``flatten``, ``transpose`` |
 | ``linalg.py`` | ``matmul``, ``linear`` |
-| ``activation.py`` | ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, ``log_softmax`` |
+| ``activation.py`` | ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, |
+| | ``log_softmax`` |
 | ``conv.py`` | ``conv2d``, ``max_pool2d``, ``avg_pool2d`` |
 | ``norm.py`` | ``batch_norm`` |
 | ``dropout.py`` | ``dropout`` |

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minigrad.arguments import boolean, fraction
 from minigrad import engine
+from minigrad.arguments import boolean, fraction, is_int
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, DTypeError
 from minigrad.ops._axes import shape_of
@@ -67,12 +67,10 @@ def dropout(
     """
     p = fraction("dropout", "p", p, closed="both")
     training = boolean("dropout", "training", training)
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        if not isinstance(rng, (int, np.integer)) or isinstance(rng, bool):
-            raise ArgumentError(
-                f"dropout: rng must be a numpy Generator, an int seed or None, got "
-                f"{type(rng).__name__}"
-            )
+    if not (rng is None or isinstance(rng, np.random.Generator) or is_int(rng)):
+        raise ArgumentError(
+            f"dropout: rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
+        )
     if not training or p == 0:
         return x if isinstance(x, engine.Tensor) else engine.Tensor(x)
     shape = shape_of("dropout", x)

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minigrad.arguments import boolean, fraction, positive_number
 from minigrad import engine
+from minigrad.arguments import boolean, fraction, positive_number
 from minigrad.engine import Function, Node
 from minigrad.errors import DTypeError, ShapeError
 
