@@ -39,6 +39,7 @@ __all__ = [
     "choice",
     "float_dtype",
     "fraction",
+    "generator",
     "int_or_pair",
     "integer",
     "is_int",
@@ -150,6 +151,13 @@ def fraction(where: str, argument: str, value: Any, *, closed: str = "low") -> f
     if not inside:
         raise _fail(ArgumentRangeError, where, argument, what, value)
     return number
+
+
+def generator(where: str, argument: str, value: Any) -> np.random.Generator:
+    """A NumPy Generator from a Generator (used as is), an int seed, or None (unseeded)."""
+    if not (value is None or isinstance(value, np.random.Generator) or is_int(value)):
+        raise _fail(ArgumentError, where, argument, "a numpy Generator, an int seed or None", value)
+    return np.random.default_rng(value)
 
 
 def float_dtype(where: str, argument: str, value: Any) -> np.dtype:

@@ -3,23 +3,52 @@
 | file | what |
 |---|---|
 | ``module.py`` | ``Parameter``, ``Module`` (registration, names, state), ``Sequential`` |
-| ``layers.py`` | ``Conv2d``, ``Linear``, ``ReLU``, ``Flatten``, ``MaxPool2d``, ``LogSoftmax`` |
-| ``spec.py`` | ``from_spec``: a ``Sequential`` from a declarative TOML spec in ``models/`` |
+| ``layers.py`` | ``Conv2d``, ``Linear``, ``ReLU``, ``Flatten``, ``MaxPool2d``, ``LogSoftmax``, |
+| | ``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``AvgPool2d``, ``BatchNorm1d``, ``BatchNorm2d``, |
+| | ``Dropout``, and the merges ``Add`` and ``Concat`` |
+| ``graph.py`` | ``Graph``: layers that read named earlier layers (skip connections) |
+| ``spec.py`` | ``from_spec``: a ``Sequential`` or ``Graph`` from a TOML spec in ``models/`` |
 | ``summary.py`` | ``summary(model, input_shape)``: layers, output shapes, parameter counts |
 
 >>> from minigrad import nn
 >>> model = nn.from_spec("models/seed_cnn.toml")   # doctest: +SKIP
 """
 
-from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
+from minigrad.nn.graph import Graph
+from minigrad.nn.layers import (
+    Add,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Concat,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from minigrad.nn.module import Module, Parameter, Sequential
 from minigrad.nn.spec import LAYER_TYPES, from_spec, load_spec, validate_spec
 from minigrad.nn.summary import Summary, summary
 
 __all__ = [
     "LAYER_TYPES",
+    "Add",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Concat",
     "Conv2d",
+    "Dropout",
     "Flatten",
+    "Graph",
+    "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MaxPool2d",
@@ -27,8 +56,10 @@ __all__ = [
     "Parameter",
     "ReLU",
     "Sequential",
+    "Sigmoid",
     "Softmax",
     "Summary",
+    "Tanh",
     "from_spec",
     "load_spec",
     "summary",

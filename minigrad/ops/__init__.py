@@ -4,7 +4,7 @@
 |---|---|
 | ``elementwise.py`` | ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``exp``, ``log``, ``pow`` |
 | ``reduce.py`` | ``sum``, ``mean`` |
-| ``shape.py`` | ``reshape``, ``flatten``, ``transpose`` |
+| ``shape.py`` | ``reshape``, ``flatten``, ``transpose``, ``concat`` |
 | ``linalg.py`` | ``matmul``, ``linear`` |
 | ``activation.py`` | ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, |
 | | ``log_softmax`` |
@@ -22,12 +22,13 @@ from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.loss import cross_entropy, nll_loss
 from minigrad.ops.norm import batch_norm
 from minigrad.ops.reduce import mean, sum
-from minigrad.ops.shape import flatten, reshape, transpose
+from minigrad.ops.shape import concat, flatten, reshape, transpose
 
 __all__ = [
     "add",
     "avg_pool2d",
     "batch_norm",
+    "concat",
     "conv2d",
     "cross_entropy",
     "div",

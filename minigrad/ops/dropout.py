@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad import engine
-from minigrad.arguments import boolean, fraction, is_int
+from minigrad.arguments import boolean, fraction, generator
 from minigrad.engine import Function, Node
-from minigrad.errors import ArgumentError, DTypeError
+from minigrad.errors import DTypeError
 from minigrad.ops._axes import shape_of
 
 if TYPE_CHECKING:
@@ -67,16 +67,13 @@ def dropout(
     """
     p = fraction("dropout", "p", p, closed="both")
     training = boolean("dropout", "training", training)
-    if not (rng is None or isinstance(rng, np.random.Generator) or is_int(rng)):
-        raise ArgumentError(
-            f"dropout: rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
-        )
+    gen = generator("dropout", "rng", rng)
     if not training or p == 0:
         return x if isinstance(x, engine.Tensor) else engine.Tensor(x)
     shape = shape_of("dropout", x)
     dtype = x.dtype if isinstance(x, engine.Tensor) else np.result_type(np.asarray(x), 1.0)
     if dtype.kind != "f":
         raise DTypeError(f"dropout: expected a float input, got dtype {dtype}")
-    draw = np.random.default_rng(rng).random(shape)
+    draw = gen.random(shape)
     keep = (draw >= p).astype(dtype) / dtype.type(1 - p) if p < 1 else np.zeros(shape, dtype)
     return Dropout.apply(x, keep, p=p)

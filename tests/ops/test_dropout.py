@@ -65,7 +65,11 @@ def test_one_seed_one_mask_and_a_generator_continues_its_stream():
         ({"p": 1.5}, minigrad.ArgumentRangeError, r"dropout: p must be in \[0, 1\], got 1.5"),
         ({"p": "0.5"}, minigrad.ArgumentError, r"dropout: p must be in \[0, 1\], got '0.5'"),
         ({"training": 1}, minigrad.ArgumentError, "dropout: training must be a bool"),
-        ({"rng": "seed"}, minigrad.ArgumentError, "dropout: rng must be a numpy Generator"),
+        (
+            {"rng": "seed"},
+            minigrad.ArgumentError,
+            "dropout: rng must be a numpy Generator, an int seed or None, got .seed.",
+        ),
     ],
 )
 def test_dropout_errors(kwargs, error, message):
