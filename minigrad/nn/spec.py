@@ -39,10 +39,38 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.arguments import FLOAT_DTYPES, boolean, choice, int_or_pair, integer, positive_int
+from minigrad.arguments import (
+    FLOAT_DTYPES,
+    boolean,
+    choice,
+    fraction,
+    int_or_pair,
+    integer,
+    positive_int,
+    positive_number,
+    real,
+)
 from minigrad.errors import ArgumentError, ShapeError, SpecError
-from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU
-from minigrad.nn.module import Module, Sequential
+from minigrad.nn.graph import INPUT, Graph, check_node_name
+from minigrad.nn.layers import (
+    INITS,
+    Add,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Concat,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Tanh,
+)
+from minigrad.nn.module import Module, Sequential, Shape
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,6 +95,16 @@ def _check(what: str, check: Callable[..., Any], *extra: Any) -> Check:
     return run
 
 
+def _number(what: str, check: Callable[..., float], **options: Any) -> Check:
+    """A check of a real number (a rate, a slope): the same words in Python and in a file."""
+
+    def run(where: str, argument: str, v: Any) -> float:
+        return check(where, argument, v, **options)
+
+    run.__doc__ = what
+    return run
+
+
 def _choice(options: tuple[str, ...]) -> Check:
     def run(where: str, argument: str, v: Any) -> str:
         return choice(where, argument, v, options)
@@ -78,6 +116,7 @@ def _choice(options: tuple[str, ...]) -> Check:
 _POS = _check("an integer >= 1", positive_int)
 _BOOL = _check("true or false", boolean)
 _AXIS = _check("an integer axis", integer)
+_PROBABILITY = _number("a number in [0, 1]", fraction, closed="both")
 
 
 def _int_or_pair(minimum: int) -> Check:
@@ -94,11 +133,28 @@ class _LayerType:
         optional: dict[str, Check],
         inferred: str | None = None,
         parametric: bool = False,
+        *,
+        inferred_axis: int = 0,
+        takes_dtype: bool = False,
+        takes_generator: bool = False,
+        merge: bool = False,
     ) -> None:
         self.cls, self.required, self.optional = cls, required, optional
         self.inferred = inferred  # the size argument taken from the input shape
-        self.parametric = parametric  # takes init, dtype and rng
+        self.inferred_axis = inferred_axis  # the axis of the input shape it is taken from
+        self.parametric = parametric  # takes init, dtype and rng (the weights' generator)
+        self.takes_dtype = takes_dtype or parametric  # its parameters' or buffers' dtype
+        self.takes_generator = takes_generator  # draws at run time from its own generator
+        self.merge = merge  # joins two or more inputs (graph models)
 
+
+_NORM = {
+    "num_features": _POS,
+    "eps": _number("a number > 0", positive_number),
+    "momentum": _PROBABILITY,
+    "affine": _BOOL,
+    "track_running_stats": _BOOL,
+}
 
 #: The layer types a spec may use, with their arguments.
 LAYER_TYPES: dict[str, _LayerType] = {
@@ -121,16 +177,39 @@ LAYER_TYPES: dict[str, _LayerType] = {
         optional={"in_features": _POS, "bias": _BOOL, "init": _choice(INITS)},
         inferred="in_features",
         parametric=True,
+        inferred_axis=-1,
     ),
     "ReLU": _LayerType(ReLU, {}, {}),
+    "LeakyReLU": _LayerType(LeakyReLU, {}, {"negative_slope": _number("a number", real)}),
+    "Tanh": _LayerType(Tanh, {}, {}),
+    "Sigmoid": _LayerType(Sigmoid, {}, {}),
     "Flatten": _LayerType(Flatten, {}, {"start_axis": _POS}),
     "MaxPool2d": _LayerType(
         MaxPool2d, {"kernel_size": _int_or_pair(1)}, {"stride": _int_or_pair(1)}
     ),
+    "AvgPool2d": _LayerType(
+        AvgPool2d,
+        {"kernel_size": _int_or_pair(1)},
+        {"stride": _int_or_pair(1), "padding": _int_or_pair(0)},
+    ),
+    "BatchNorm1d": _LayerType(
+        BatchNorm1d, {}, _NORM, inferred="num_features", takes_dtype=True
+    ),
+    "BatchNorm2d": _LayerType(
+        BatchNorm2d, {}, _NORM, inferred="num_features", takes_dtype=True
+    ),
+    "Dropout": _LayerType(Dropout, {}, {"p": _PROBABILITY}, takes_generator=True),
     "LogSoftmax": _LayerType(LogSoftmax, {}, {"axis": _AXIS}),
+    "Add": _LayerType(Add, {}, {}, merge=True),
+    "Concat": _LayerType(Concat, {}, {}, merge=True),
 }
 
-_TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers"}
+#: The entry that repeats a block of layers: ``type = "Block"``, ``block``, ``repeat``.
+BLOCK = "Block"
+
+_TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers", "blocks"}
+#: Keys of a layer entry that wire a graph rather than configure the layer.
+_WIRING = ("name", "inputs")
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
@@ -165,107 +244,264 @@ def validate_spec(
     >>> validate_spec(spec)["layers"][1]
     {'type': 'Linear', 'out_features': 3, 'in_features': 16}
     """
+    return _Assembly(spec, source, input_shape).normal
 
-    def fail(problem: str, index: int | None = None, kind: str | None = None) -> SpecError:
-        where = f"layer {index} ({kind}): " if index is not None else ""
-        return SpecError(f"{source}: {where}{problem}")
 
-    if not isinstance(spec, Mapping):
-        raise fail(f"a spec must be a table (dict), got {type(spec).__name__}")
-    unknown = sorted(set(spec) - _TOP_LEVEL)
-    if unknown:
-        raise fail(
-            f"unknown top-level key {unknown[0]!r} (expected: {', '.join(sorted(_TOP_LEVEL))})"
-        )
-    for key in ("name", "input_shape", "layers"):
-        if key not in spec and not (key == "input_shape" and input_shape is not None):
-            raise fail(f"missing top-level key {key!r}")
-    name = spec["name"]
-    if not isinstance(name, str) or not name:
-        raise fail(f"'name' must be a non-empty string, got {name!r}")
-    shape_value = spec["input_shape"] if input_shape is None else list(input_shape)
-    if (
-        not isinstance(shape_value, (list, tuple))
-        or not shape_value
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape_value)
-    ):
-        raise fail(f"'input_shape' must be a list of positive integers, got {shape_value!r}")
-    dtype = spec.get("dtype", "float32")
-    try:
-        choice(source, "'dtype'", dtype, FLOAT_DTYPES)
-    except ArgumentError as exc:
-        raise SpecError(str(exc)) from exc
-    layers = spec["layers"]
-    if not isinstance(layers, list) or not layers:
-        raise fail("'layers' must be a non-empty list of tables ([[layers]] in TOML)")
+class _Assembly:
+    """One pass over a spec: checks every entry, infers sizes from the shapes, builds the
+    layers (with ``rng``) and wires them into a ``Sequential`` or, when any entry names its
+    inputs, merges or repeats a block, a ``Graph``."""
 
-    out: dict[str, Any] = {"name": name}
-    if "description" in spec:
-        out["description"] = str(spec["description"])
-    out["input_shape"] = [int(s) for s in shape_value]
-    out["dtype"] = dtype
-    out["layers"] = []
-    shape = tuple(out["input_shape"])
-    for index, entry in enumerate(layers):
-        if not isinstance(entry, Mapping):
-            raise fail(f"layer {index} must be a table, got {type(entry).__name__}")
-        kind = entry.get("type")
-        if kind not in LAYER_TYPES:
-            raise fail(
-                f"unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})",
-                index,
-                kind if isinstance(kind, str) else "?",
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        source: str,
+        input_shape: Any = None,
+        dtype: Any = np.float32,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.source, self.dtype, self.rng = source, dtype, rng
+        if not isinstance(spec, Mapping):
+            raise self.fail(f"a spec must be a table (dict), got {type(spec).__name__}")
+        unknown = sorted(set(spec) - _TOP_LEVEL)
+        if unknown:
+            raise self.fail(
+                f"unknown top-level key {unknown[0]!r} (expected: {', '.join(sorted(_TOP_LEVEL))})"
             )
+        for key in ("name", "input_shape", "layers"):
+            if key not in spec and not (key == "input_shape" and input_shape is not None):
+                raise self.fail(f"missing top-level key {key!r}")
+        name = spec["name"]
+        if not isinstance(name, str) or not name:
+            raise self.fail(f"'name' must be a non-empty string, got {name!r}")
+        shape_value = spec["input_shape"] if input_shape is None else list(input_shape)
+        if (
+            not isinstance(shape_value, (list, tuple))
+            or not shape_value
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape_value
+            )
+        ):
+            raise self.fail(
+                f"'input_shape' must be a list of positive integers, got {shape_value!r}"
+            )
+        dtype = spec.get("dtype", "float32")
+        try:
+            choice(source, "'dtype'", dtype, FLOAT_DTYPES)
+        except ArgumentError as exc:
+            raise SpecError(str(exc)) from exc
+        layers = spec["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise self.fail("'layers' must be a non-empty list of tables ([[layers]] in TOML)")
+        self.blocks = self._blocks(spec.get("blocks", {}))
+        self.graph = "blocks" in spec or any(
+            isinstance(e, Mapping)
+            and (any(k in e for k in _WIRING) or e.get("type") == BLOCK or _is_merge(e))
+            for e in layers
+        )
+
+        out: dict[str, Any] = {"name": name}
+        if "description" in spec:
+            out["description"] = str(spec["description"])
+        out["input_shape"] = [int(s) for s in shape_value]
+        out["dtype"] = dtype
+        self.used: dict[str, list[dict[str, Any]]] = {}
+        out["layers"], nodes, shape = self._layers(layers, tuple(out["input_shape"]), "")
+        if self.blocks:
+            unused = [b for b in self.blocks if b not in self.used]
+            if unused:
+                raise self.fail(f"block {unused[0]!r} is defined but no layer repeats it")
+            out["blocks"] = {b: {"layers": self.used[b]} for b in self.blocks}
+        if len(shape) != 1:
+            raise self.fail(
+                f"the model's output has shape {shape}, but a classifier must output a vector "
+                "of class scores; add a Flatten before the last Linear"
+            )
+        self.normal = out
+        self.model: Module = Graph(nodes) if self.graph else Sequential(*[m for _, m, _ in nodes])
+
+    def fail(self, problem: str, where: str = "") -> SpecError:
+        return SpecError(f"{self.source}: {where + ': ' if where else ''}{problem}")
+
+    def _blocks(self, blocks: Any) -> dict[str, list[Any]]:
+        if not isinstance(blocks, Mapping):
+            raise self.fail(f"'blocks' must be a table of blocks, got {type(blocks).__name__}")
+        out = {}
+        for name, block in blocks.items():
+            if (
+                not isinstance(block, Mapping)
+                or set(block) != {"layers"}
+                or not isinstance(block["layers"], list)
+                or not block["layers"]
+            ):
+                raise self.fail(
+                    f"block {name!r} must be a table with one key, 'layers': a non-empty list "
+                    f"of tables ([[blocks.{name}.layers]] in TOML)"
+                )
+            out[name] = block["layers"]
+        return out
+
+    def _layers(
+        self, layers: list[Any], shape: Shape, block: str
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, Module, list[str]]], Shape]:
+        """Check, infer and build ``layers`` (of the model, or of ``block``) for an input of
+        ``shape``: the normalised entries, the ``(name, module, inputs)`` nodes, the output
+        shape."""
+        entries: list[dict[str, Any]] = []
+        nodes: list[tuple[str, Module, list[str]]] = []
+        shapes: dict[str, Shape] = {INPUT: shape}
+        previous = INPUT
+        for index, entry in enumerate(layers):
+            where = f"block {block!r} layer {index}" if block else f"layer {index}"
+            if not isinstance(entry, Mapping):
+                raise self.fail(f"{where} must be a table, got {type(entry).__name__}")
+            kind = entry.get("type")
+            if kind not in LAYER_TYPES and kind != BLOCK:
+                raise self.fail(
+                    f"unknown layer type {kind!r} (known: {', '.join([*LAYER_TYPES, BLOCK])})",
+                    f"{where} ({kind if isinstance(kind, str) else '?'})",
+                )
+            where = f"{where} ({kind})"
+            name, inputs = self._wiring(entry, index, previous, shapes, where)
+            if name in shapes:
+                raise self.fail(f"the name {name!r} is already taken", where)
+            in_shapes = [shapes[i] for i in inputs]
+            if kind == BLOCK:
+                normal, module, shape = self._repeat(entry, in_shapes, where)
+            else:
+                normal, module, shape = self._layer(kind, entry, in_shapes, where)
+            if self.graph:
+                normal = {"name": name, "inputs": inputs, **normal}
+            entries.append(normal)
+            nodes.append((name, module, inputs))
+            shapes[name], previous = shape, name
+        return entries, nodes, shapes[previous]
+
+    def _wiring(
+        self, entry: Mapping[str, Any], index: int, previous: str, known: Any, where: str
+    ) -> tuple[str, list[str]]:
+        """The entry's node name (default: its index) and inputs (default: the layer before)."""
+        try:
+            name = check_node_name(f"{self.source}: {where}", entry.get("name", str(index)))
+        except ArgumentError as exc:
+            raise SpecError(str(exc)) from None
+        inputs = entry.get("inputs", [previous])
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            raise self.fail(f"'inputs' must be a list of layer names, got {inputs!r}", where)
+        for i in inputs:
+            if i not in known:
+                raise self.fail(
+                    f"input {i!r} is not an earlier layer (known: {', '.join(known)})", where
+                )
+        return name, list(inputs)
+
+    def _layer(
+        self, kind: str, entry: Mapping[str, Any], in_shapes: list[Shape], where: str
+    ) -> tuple[dict[str, Any], Module, Shape]:
         lt = LAYER_TYPES[kind]
-        args: dict[str, Any] = {}
-        allowed = {**lt.required, **lt.optional}
-        for key, value in entry.items():
-            if key == "type":
-                continue
-            if key not in allowed:
-                raise fail(
-                    f"unknown argument {key!r} (expected: {', '.join(allowed) or 'none'})",
-                    index,
-                    kind,
-                )
-            try:
-                args[key] = allowed[key](
-                    f"{source}: layer {index} ({kind})", f"argument {key!r}", value
-                )
-            except ArgumentError as exc:
-                raise SpecError(str(exc)) from exc
-        for key, check in lt.required.items():
-            if key not in args:
-                raise fail(f"missing argument {key!r} ({check.__doc__})", index, kind)
+        if lt.merge and len(in_shapes) < 2:
+            raise self.fail(f"joins two or more inputs, got {len(in_shapes)}", where)
+        if not lt.merge and len(in_shapes) != 1:
+            raise self.fail(f"takes one input, got {len(in_shapes)}", where)
+        args = self._arguments(entry, {**lt.required, **lt.optional}, lt.required, where)
+        shape = in_shapes[0]
         if lt.inferred is not None:
-            size = shape[0] if kind == "Conv2d" else shape[-1]
+            size = shape[lt.inferred_axis]
             if lt.inferred in args and args[lt.inferred] != size:
-                raise fail(
+                raise self.fail(
                     f"{lt.inferred} = {args[lt.inferred]} does not fit the input of shape "
                     f"{shape} (it has {size})",
-                    index,
-                    kind,
+                    where,
                 )
             args[lt.inferred] = size
+        module = _build_layer(kind, args, self.dtype, self.rng)
         try:
-            shape = _build_layer(kind, args, np.float32, None).output_shape(shape)
+            out = module.output_shape(*in_shapes)
         except (ShapeError, ValueError, TypeError) as exc:
-            raise fail(str(exc), index, kind) from None
-        out["layers"].append({"type": kind, **args})
-    if len(shape) != 1:
-        raise fail(
-            f"the model's output has shape {shape}, but a classifier must output a vector of "
-            "class scores; add a Flatten before the last Linear"
-        )
-    return out
+            raise self.fail(str(exc), where) from None
+        return {"type": kind, **args}, module, out
+
+    def _arguments(
+        self,
+        entry: Mapping[str, Any],
+        allowed: dict[str, Check],
+        required: dict[str, Check],
+        where: str,
+    ) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for key, value in entry.items():
+            if key == "type" or (self.graph and key in _WIRING):
+                continue
+            if key not in allowed:
+                expected = ", ".join([*allowed, *(_WIRING if not self.graph else ())])
+                raise self.fail(
+                    f"unknown argument {key!r} (expected: {expected or 'none'})", where
+                )
+            try:
+                args[key] = allowed[key](f"{self.source}: {where}", f"argument {key!r}", value)
+            except ArgumentError as exc:
+                raise SpecError(str(exc)) from exc
+        for key, check in required.items():
+            if key not in args:
+                raise self.fail(f"missing argument {key!r} ({check.__doc__})", where)
+        return args
+
+    def _repeat(
+        self, entry: Mapping[str, Any], in_shapes: list[Shape], where: str
+    ) -> tuple[dict[str, Any], Module, Shape]:
+        """A ``Block`` entry: its block's layers, ``repeat`` times in a chain, each repeat a
+        ``Graph`` of its own (so ``stage1.0.conv1.weight``, ``stage1.1.conv1.weight``, ...)."""
+        args = self._arguments(entry, _BLOCK_ARGS, {"block": _BLOCK_ARGS["block"]}, where)
+        block = args["block"]
+        if block not in self.blocks:
+            known = ", ".join(self.blocks) or "none defined"
+            raise self.fail(f"no block named {block!r} (blocks: {known})", where)
+        if len(in_shapes) != 1:
+            raise self.fail(f"takes one input, got {len(in_shapes)}", where)
+        shape, graphs = in_shapes[0], []
+        for _ in range(args.get("repeat", 1)):
+            normal, nodes, shape = self._layers(self.blocks[block], shape, block)
+            graphs.append(Graph(nodes))
+            self.used.setdefault(block, [_without_inferred(e) for e in normal])
+        return {"type": BLOCK, **args}, Sequential(*graphs), shape
+
+
+def _text(where: str, argument: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ArgumentError(f"{where}: {argument} must be a name, got {value!r}")
+    return value
+
+
+_text.__doc__ = "the name of a block in [blocks]"
+_BLOCK_ARGS: dict[str, Check] = {"block": _text, "repeat": _POS}
+
+
+def _is_merge(entry: Mapping[str, Any]) -> bool:
+    kind = entry.get("type")
+    return isinstance(kind, str) and kind in LAYER_TYPES and LAYER_TYPES[kind].merge
+
+
+def _without_inferred(entry: dict[str, Any]) -> dict[str, Any]:
+    """A block's entry as written: sizes inferred from a repeat's input are left out, since
+    each repeat infers its own."""
+    lt = LAYER_TYPES.get(entry["type"])
+    drop = lt.inferred if lt is not None else None
+    return {k: v for k, v in entry.items() if k != drop}
 
 
 def _build_layer(kind: str, args: Mapping[str, Any], dtype: Any, rng: Any) -> Module:
     lt = LAYER_TYPES[kind]
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
-    if lt.parametric:
+    if lt.takes_dtype:
         kwargs["dtype"] = dtype
+    if lt.parametric:
         kwargs["rng"] = rng
+    if lt.takes_generator:
+        # A child of the weights' generator: its own stream, and the weights of the layers
+        # after it are the same as without it.
+        kwargs["rng"] = rng.spawn(1)[0] if isinstance(rng, np.random.Generator) else None
     return lt.cls(**kwargs)
 
 
@@ -275,13 +511,16 @@ def from_spec(
     seed: int | np.random.Generator = 0,
     input_shape: Any = None,
     dtype: Any = None,
-) -> Sequential:
-    """Build the :class:`~minigrad.nn.Sequential` a spec (TOML file path or dict) describes.
+) -> Sequential | Graph:
+    """Build the model a spec (TOML file path or dict) describes: a
+    :class:`~minigrad.nn.Sequential` for a chain of layers, a :class:`~minigrad.nn.Graph` when
+    layers name their inputs, merge (``Add``, ``Concat``) or repeat a block.
 
     Args:
         spec: a path to a TOML file, or the same content as a dict.
         seed: the seed (or Generator) the weights are drawn from, layer by layer in order;
-            one seed gives the same model every time.
+            one seed gives the same model every time. Each ``Dropout`` gets a generator of its
+            own spawned from it.
         input_shape: (C, H, W) to use instead of the spec's ``input_shape``.
         dtype: the parameters' float dtype, instead of the spec's (default float32).
 
@@ -304,14 +543,8 @@ def from_spec(
     if dtype is not None:
         raw["dtype"] = np.dtype(dtype).name
     normal = validate_spec(raw, source, input_shape)
-    rng = np.random.default_rng(seed)
-    layers = [
-        _build_layer(
-            entry["type"], {k: v for k, v in entry.items() if k != "type"}, normal["dtype"], rng
-        )
-        for entry in normal["layers"]
-    ]
-    model = Sequential(*layers)
+    built = _Assembly(normal, source, None, normal["dtype"], np.random.default_rng(seed))
+    model = built.model
     model.spec = normal
     list(model.named_parameters())  # give every parameter its dotted name
     return model
