@@ -5,8 +5,10 @@ Inside the file (a NumPy zip archive, readable with ``numpy.load(path, allow_pic
 | key | what |
 |---|---|
 | ``param:<name>`` | each parameter's array, by dotted name (``param:0.weight``) |
+| ``buffer:<name>`` | each buffer's array, e.g. batch norm's ``buffer:1.running_mean`` |
 | ``optim:<i>:<key>`` | the optimiser's per-parameter arrays (``optim:0:momentum_buffer``) |
-| ``meta`` | JSON: format version, epoch, spec, optimiser type and hyperparameters, history |
+| ``meta`` | JSON: format version, epoch, spec, optimiser type and hyperparameters, history, |
+| | and the state of each ``Dropout``'s generator, by the layer's dotted name |
 
 The file is written to a temporary file in the same folder and then moved into place with
 ``os.replace``, so a crash mid-write never leaves a half-written checkpoint under the real
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.errors import ArgumentError, CheckpointError, StateDictError
-from minigrad.nn.module import Module, Sequential
+from minigrad.nn.module import Module
 from minigrad.nn.spec import from_spec
 from minigrad.optim import SGD, Adam, Optimizer
 
@@ -49,6 +51,8 @@ class Checkpoint:
         history: per-epoch metric records.
         extra: any JSON-able data the caller stored (e.g. the dataset name).
         path: the file it was read from.
+        buffers: buffer arrays (batch norm's running statistics) by dotted name.
+        rng: each dropout layer's generator state, by the layer's dotted name.
     """
 
     params: dict[str, np.ndarray]
@@ -58,8 +62,10 @@ class Checkpoint:
     history: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
+    rng: dict[str, Any] = field(default_factory=dict)
 
-    def build_model(self) -> Sequential:
+    def build_model(self) -> Module:
         """The model from the stored spec, with the stored parameters."""
         if self.spec is None:
             raise CheckpointError(
@@ -83,15 +89,38 @@ class Checkpoint:
         return opt
 
     def restore(self, model: Module, optimizer: Optimizer | None = None) -> None:
-        """Load the stored parameters into ``model`` (and state into ``optimizer``)."""
+        """Load the stored parameters, buffers and generator states into ``model`` (and state
+        into ``optimizer``)."""
+        generators = _generators(model)
+        unknown = [name for name in self.rng if name not in generators]
+        if unknown:
+            raise CheckpointError(
+                f"{self.path}: does not fit the model: it holds the generator of "
+                f"{unknown[0]!r}, which is not a Dropout layer of the model"
+            )
+        for name, state in self.rng.items():  # checked before anything changes
+            try:
+                trial = type(generators[name].generator.bit_generator)()
+                trial.state = state
+            except (TypeError, ValueError, KeyError) as exc:
+                raise CheckpointError(
+                    f"{self.path}: damaged generator state of {name!r} ({exc})"
+                ) from None
         try:
-            model.load_state_dict(self.params)
+            model.load_state_dict({**self.params, **self.buffers})
         except StateDictError as exc:
             raise CheckpointError(f"{self.path}: does not fit the model: {exc}") from None
+        for name, state in self.rng.items():
+            generators[name].set_rng_state(state)
         if optimizer is not None:
             if self.optimizer is None:
                 raise CheckpointError(f"{self.path}: this checkpoint holds no optimiser state")
             optimizer.load_state_dict(self.optimizer)
+
+
+def _generators(model: Module) -> dict[str, Any]:
+    """The modules that draw random numbers as they run (``Dropout``), by dotted name."""
+    return {name: m for name, m in model.named_modules() if hasattr(m, "get_rng_state")}
 
 
 def _json_default(value: Any) -> Any:
@@ -128,6 +157,7 @@ def save_checkpoint(
     arrays: dict[str, np.ndarray] = {
         f"param:{name}": p.data for name, p in model.named_parameters()
     }
+    arrays.update({f"buffer:{name}": b.data for name, b in model.named_buffers()})
     optim_meta = None
     if optimizer is not None:
         state = optimizer.state_dict()
@@ -150,6 +180,7 @@ def save_checkpoint(
         "optimizer": optim_meta,
         "history": list(records),
         "extra": extra or {},
+        "rng": {name: m.get_rng_state() for name, m in _generators(model).items()},
     }
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -211,6 +242,10 @@ def _from_contents(path: Path, meta: Any, contents: dict[str, np.ndarray]) -> Ch
         # A string here would be read as a file path by from_spec.
         raise CheckpointError(f"{path}: damaged metadata (the model spec is not a table)")
     params = {k.removeprefix("param:"): v for k, v in contents.items() if k.startswith("param:")}
+    buffers = {k.removeprefix("buffer:"): v for k, v in contents.items() if k.startswith("buffer:")}
+    rng = meta.get("rng", {})
+    if not isinstance(rng, dict) or not all(isinstance(v, dict) for v in rng.values()):
+        raise CheckpointError(f"{path}: damaged metadata (the generator states are not tables)")
     optimizer = None
     if meta.get("optimizer") is not None:
         om = meta["optimizer"]
@@ -230,4 +265,6 @@ def _from_contents(path: Path, meta: Any, contents: dict[str, np.ndarray]) -> Ch
         history=list(meta.get("history", [])),
         extra=dict(meta.get("extra", {})),
         path=path,
+        buffers=buffers,
+        rng=rng,
     )

@@ -119,6 +119,7 @@ class Graph(Module):
                 for row in _open(module, shape, f"{path}.", source):
                     yield row
                     source, shape = row[0], row[3]
+                path = source  # readers of this node read its last row
             else:
                 try:
                     shape = module.output_shape(*in_shapes)

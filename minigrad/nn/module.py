@@ -166,6 +166,8 @@ class Module:
                 f"{type(self).__name__}.register_buffer: {name!r} requires grad; a buffer is "
                 "not trained (register a Parameter instead)"
             )
+        if tensor.name is None:
+            tensor.name = name
         self._buffers[name] = tensor
         object.__setattr__(self, name, tensor)
 
@@ -230,10 +232,13 @@ class Module:
                 yield full, p
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """Every buffer with its dotted path (``bn.running_mean``), module by module."""
+        """Every buffer with its dotted path (``bn.running_mean``), module by module; also
+        sets each buffer's ``name`` to it, as :meth:`named_parameters` does."""
         for path, module in self.named_modules(prefix):
             for name, b in module._buffers.items():
-                yield (f"{path}.{name}" if path else name), b
+                full = f"{path}.{name}" if path else name
+                b.name = full
+                yield full, b
 
     def buffers(self) -> list[Tensor]:
         """Every buffer (running statistics and counters), in registration order."""

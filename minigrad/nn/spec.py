@@ -192,12 +192,8 @@ LAYER_TYPES: dict[str, _LayerType] = {
         {"kernel_size": _int_or_pair(1)},
         {"stride": _int_or_pair(1), "padding": _int_or_pair(0)},
     ),
-    "BatchNorm1d": _LayerType(
-        BatchNorm1d, {}, _NORM, inferred="num_features", takes_dtype=True
-    ),
-    "BatchNorm2d": _LayerType(
-        BatchNorm2d, {}, _NORM, inferred="num_features", takes_dtype=True
-    ),
+    "BatchNorm1d": _LayerType(BatchNorm1d, {}, _NORM, inferred="num_features", takes_dtype=True),
+    "BatchNorm2d": _LayerType(BatchNorm2d, {}, _NORM, inferred="num_features", takes_dtype=True),
     "Dropout": _LayerType(Dropout, {}, {"p": _PROBABILITY}, takes_generator=True),
     "LogSoftmax": _LayerType(LogSoftmax, {}, {"axis": _AXIS}),
     "Add": _LayerType(Add, {}, {}, merge=True),
@@ -436,9 +432,7 @@ class _Assembly:
                 continue
             if key not in allowed:
                 expected = ", ".join([*allowed, *(_WIRING if not self.graph else ())])
-                raise self.fail(
-                    f"unknown argument {key!r} (expected: {expected or 'none'})", where
-                )
+                raise self.fail(f"unknown argument {key!r} (expected: {expected or 'none'})", where)
             try:
                 args[key] = allowed[key](f"{self.source}: {where}", f"argument {key!r}", value)
             except ArgumentError as exc:
@@ -547,4 +541,5 @@ def from_spec(
     model = built.model
     model.spec = normal
     list(model.named_parameters())  # give every parameter its dotted name
+    list(model.named_buffers())  # and every buffer
     return model

@@ -76,4 +76,4 @@ def dropout(
         raise DTypeError(f"dropout: expected a float input, got dtype {dtype}")
     draw = gen.random(shape)
     keep = (draw >= p).astype(dtype) / dtype.type(1 - p) if p < 1 else np.zeros(shape, dtype)
-    return Dropout.apply(x, keep, p=p)
+    return Dropout.apply(x, engine.Tensor(keep, name="dropout mask"), p=p)

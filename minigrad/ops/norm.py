@@ -187,17 +187,37 @@ def batch_norm(
             raise ShapeError(
                 "batch_norm: evaluation (training=False) needs running_mean and running_var"
             )
-        mu, var = (s.astype(data.dtype, copy=False) for s in stats)
+        mu, var = (
+            _named(running, s.astype(data.dtype, copy=False), what)
+            for running, s, what in zip(
+                (running_mean, running_var), stats, ("running_mean", "running_var"), strict=True
+            )
+        )
         return BatchNorm.apply(x, mu, var, *affine, batch_stats=False, eps=eps)
     mu, var = _batch_stats(data)
     # The op first: it checks the shapes before the running statistics change.
-    out = BatchNorm.apply(x, mu, var, *affine, batch_stats=True, eps=eps)
+    out = BatchNorm.apply(
+        x,
+        engine.Tensor(mu, name="batch mean"),
+        engine.Tensor(var, name="batch variance"),
+        *affine,
+        batch_stats=True,
+        eps=eps,
+    )
     m = data.size // data.shape[1]
     for running, batch in ((stats[0], mu), (stats[1], var * (m / (m - 1)))):
         if running is not None:
             running *= 1 - momentum
             running += momentum * batch
     return out
+
+
+def _named(given: Any, array: np.ndarray, what: str) -> Tensor:
+    """The running statistic as the graph shows it: the buffer itself when it already is a
+    tensor of the input's dtype (named by its module path), else a tensor named ``what``."""
+    if isinstance(given, engine.Tensor) and given.data is array:
+        return given
+    return engine.Tensor(array, name=what)
 
 
 def _batch_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
