@@ -161,3 +161,77 @@ def test_a_model_without_a_spec(tmp_path):
         ckpt.build_model()
     with pytest.raises(CheckpointError, match="holds no optimiser state"):
         ckpt.build_optimizer(model)
+
+
+BN_DROPOUT = {
+    "name": "bn_dropout",
+    "input_shape": [1, 8, 8],
+    "layers": [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "bias": False},
+        {"type": "BatchNorm2d"},
+        {"type": "ReLU"},
+        {"type": "Flatten"},
+        {"type": "Dropout", "p": 0.3},
+        {"type": "Linear", "out_features": 16},
+        {"type": "BatchNorm1d"},
+        {"type": "Tanh"},
+        {"type": "Linear", "out_features": 10},
+    ],
+}
+
+
+def test_buffers_and_generators_are_saved_and_restored(tmp_path):
+    x, y = digits_subset(64)
+    model = nn.from_spec(BN_DROPOUT, seed=1)
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    fit(model, opt, data.DataLoader(x, y, batch_size=16, shuffle=True), epochs=1, progress=False)
+    save_checkpoint(tmp_path / "c.npz", model, opt, epoch=1)
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as npz:
+        assert "buffer:1.running_mean" in npz.files and "buffer:6.num_batches_tracked" in npz.files
+        assert int(npz["buffer:1.num_batches_tracked"]) == 4
+        meta = json.loads(str(npz["meta"]))
+    assert set(meta["rng"]) == {"4"}
+    rebuilt = load_checkpoint(tmp_path / "c.npz").build_model()
+    for key, value in model.state_dict().items():
+        assert np.array_equal(rebuilt.state_dict()[key], value), key
+    # the next dropout mask is the one the original model would draw
+    np.testing.assert_array_equal(
+        rebuilt[4](np.ones((2, 144), np.float32)).data, model[4](np.ones((2, 144), np.float32)).data
+    )
+
+
+def test_a_run_with_batch_norm_and_dropout_resumes_bit_exactly(tmp_path):
+    x, y = digits_subset(96)
+
+    def run(epochs, start=None):
+        if start is None:
+            model = nn.from_spec(BN_DROPOUT, seed=2)
+            opt = optim.Adam(model.parameters(), lr=1e-2)
+            begin = 0
+        else:
+            ckpt = load_checkpoint(start)
+            model, begin = ckpt.build_model(), ckpt.epoch
+            opt = ckpt.build_optimizer(model)
+        loader = data.DataLoader(x, y, batch_size=16, shuffle=True, seed=5)
+        fit(model, opt, loader, epochs=epochs, start_epoch=begin, progress=False)
+        return model, opt
+
+    straight, _ = run(3)
+    first, opt1 = run(1)
+    save_checkpoint(tmp_path / "c.npz", first, opt1, epoch=1)
+    resumed, _ = run(3, tmp_path / "c.npz")
+    for key, value in straight.state_dict().items():
+        assert np.array_equal(resumed.state_dict()[key], value), key  # to the last bit
+
+
+def test_a_damaged_generator_state_changes_nothing(tmp_path):
+    model = nn.from_spec(BN_DROPOUT, seed=1)
+    path = save_checkpoint(tmp_path / "c.npz", model)
+    ckpt = load_checkpoint(path)
+    ckpt.rng["4"] = {"bit_generator": "PCG64", "state": "garbage"}
+    ckpt.params["0.weight"] = ckpt.params["0.weight"] + 1
+    before = model.state_dict()
+    with pytest.raises(CheckpointError, match="damaged generator state of '4'"):
+        ckpt.restore(model)
+    for key, value in before.items():
+        assert np.array_equal(model.state_dict()[key], value), key

@@ -22,7 +22,7 @@ from typing import Any
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.module import Module, Sequential, Shape
 
-__all__ = ["INPUT", "Graph"]
+__all__ = ["Graph"]
 
 #: The name under which a graph's nodes read the graph's input.
 INPUT = "input"

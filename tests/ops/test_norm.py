@@ -183,3 +183,18 @@ def test_a_failed_check_leaves_the_running_statistics_alone():
     with pytest.raises(minigrad.ShapeError):
         minigrad.batch_norm(np.ones((4, 2)), rm, rv, np.ones(3), np.ones(3), training=True)
     np.testing.assert_array_equal((rm, rv), ([0.0, 0.0], [1.0, 1.0]))
+
+
+@given(x=bn_inputs(), data=st.data())
+def test_batch_norm_input_gradient_is_orthogonal_to_shifts_and_scalings(x, data):
+    # y does not change when x is shifted or scaled per channel, so dL/dx has no component
+    # along 1 or along xhat: sum dL/dx = 0 and sum dL/dx * xhat = 0 per channel (exactly so
+    # for eps -> 0: eps makes the output change a little with the scale of x)
+    upstream = data.draw(arrays(x.shape))
+    t = minigrad.Tensor(x, requires_grad=True)
+    minigrad.batch_norm(t, None, None, training=True, eps=1e-14).backward(upstream)
+    axes = channel_axes(x)
+    xhat = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True))
+    scale = np.abs(t.grad).max() + 1
+    np.testing.assert_allclose(t.grad.sum(axis=axes), 0, atol=1e-12 * scale * x.size)
+    np.testing.assert_allclose((t.grad * xhat).sum(axis=axes), 0, atol=1e-12 * scale * x.size)
