@@ -220,3 +220,50 @@ def test_evaluate_on_mnist(tmp_path):
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["test_samples"] == 10000 and metrics["test"]["accuracy"] > 0.8
+
+
+RESNET_MINI = str(ROOT / "models" / "resnet_mini.toml")
+
+
+def test_a_graph_model_trains_resumes_and_draws_from_the_command_line(tmp_path):
+    common = ["--model", RESNET_MINI, "--limit", "64", "--batch-size", "16", "--no-plots"]
+    common += ["--quiet", "--optimizer", "adam", "--val-fraction", "0"]
+    full = minigrad("train", *common, "--epochs", "2", "--out", tmp_path / "full")
+    half = minigrad("train", *common, "--epochs", "1", "--out", tmp_path / "half")
+    resumed = minigrad(
+        "train",
+        *common,
+        "--epochs",
+        "2",
+        "--out",
+        tmp_path / "resumed",
+        "--resume",
+        tmp_path / "half" / "checkpoint.npz",
+    )
+    for r in (full, half, resumed):
+        assert r.returncode == 0, r.stderr
+    with (
+        np.load(tmp_path / "full" / "checkpoint.npz") as a,
+        np.load(tmp_path / "resumed" / "checkpoint.npz") as b,
+    ):
+        assert "buffer:stage1.0.bn1.running_mean" in a.files
+        for key in a.files:
+            if key.startswith(("param:", "buffer:", "optim:")):
+                assert np.array_equal(a[key], b[key]), key
+
+    summary = minigrad("summary", tmp_path / "full" / "checkpoint.npz")
+    assert summary.returncode == 0, summary.stderr
+    assert "stage1.0.add    Add" in summary.stdout and "stem_relu, stage1.0.bn2" in summary.stdout
+    assert "buffers: 231" in summary.stdout
+
+    out = tmp_path / "back.dot"
+    drawn = minigrad("graph", RESNET_MINI, "-o", out, "--view", "backward", "--depth", "3")
+    assert drawn.returncode == 0, drawn.stderr
+    dot = out.read_text()
+    assert dot.count('label="+"') == 3  # one sum per skip connection
+
+
+def test_mnist_bn_spec_builds_and_summarises():
+    result = minigrad("summary", ROOT / "models" / "mnist_bn.toml")
+    assert result.returncode == 0, result.stderr
+    assert "total params: 50,282" in result.stdout and "buffers: 194" in result.stdout
