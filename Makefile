@@ -1,11 +1,16 @@
 # Every target sets itself up: a virtual environment in .venv with the project and its extras,
-# and the Graphviz `dot` program (installed with apt-get when run as root on Debian/Ubuntu).
+# the Graphviz `dot` program (installed with apt-get when run as root on Debian/Ubuntu), and for
+# the docs MathJax from npm (package.json), copied into the site so formulas render offline.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# MathJax's combined TeX component, the extensions it loads on demand, its menu and its fonts;
+# git-ignored, rebuilt from node_modules/mathjax by `make mathjax`.
+MATHJAX := docs/javascripts/mathjax
+MATHJAX_PARTS := tex-mml-chtml.js input/tex/extensions output/chtml/fonts/woff-v2 ui a11y sre
 
-.PHONY: demo test lint docs docs-serve bench dot clean
+.PHONY: demo test lint docs docs-serve mathjax pictures bench dot npm clean
 
 demo: $(STAMP) dot
 	$(VENV)/bin/minigrad train --model models/seed_cnn.toml --dataset digits --out runs/demo
@@ -17,11 +22,27 @@ test: $(STAMP) dot
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-docs: $(STAMP) dot
+docs: $(STAMP) dot mathjax
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
-docs-serve: $(STAMP) dot
+docs-serve: $(STAMP) dot mathjax
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
+mathjax: $(MATHJAX)/.installed
+
+# The teaching pictures of the docs (docs/images), drawn by docs/_ext/pictures.py with minigrad,
+# matplotlib and Graphviz; the results are committed.
+pictures: $(STAMP) dot
+	$(PY) docs/_ext/pictures.py
+
+$(MATHJAX)/.installed: package.json package-lock.json
+	@$(MAKE) --no-print-directory npm
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(MATHJAX)
+	cd node_modules/mathjax/es5 && for part in $(MATHJAX_PARTS); do \
+	  mkdir -p "$(CURDIR)/$(MATHJAX)/$$(dirname $$part)" && \
+	  cp -R "$$part" "$(CURDIR)/$(MATHJAX)/$$part"; done
+	touch $@
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -32,18 +53,31 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-dot:
-	@command -v dot >/dev/null 2>&1 || { \
+# $(call install,PROGRAM,DEBIAN PACKAGE,WHAT FOR,HINT): when PROGRAM is missing, install the
+# package with apt-get if run as root on Debian/Ubuntu; otherwise print HINT and stop.
+install = @command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Graphviz (the dot program) with apt-get..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	    echo "Installing $(2) ($(3)) with apt-get..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "minigrad needs the Graphviz 'dot' program to render graphs. Install it with your"; \
-	    echo "package manager: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install"; \
-	    echo "graphviz' (macOS), 'sudo dnf install graphviz' (Fedora), 'choco install graphviz'"; \
-	    echo "(Windows); then run this command again."; \
+	    printf '%s\n' $(4); \
 	    exit 1; \
 	  fi; }
 
+DOT_HINT := "minigrad needs the Graphviz 'dot' program to render graphs. Install it with your" \
+  "package manager: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install" \
+  "graphviz' (macOS), 'sudo dnf install graphviz' (Fedora), 'choco install graphviz'" \
+  "(Windows); then run this command again."
+NPM_HINT := "The docs need npm to install MathJax: 'sudo apt-get install npm' (Debian/Ubuntu)," \
+  "'brew install node' (macOS), or Node.js from your package manager; then run this" \
+  "command again."
+
+dot:
+	$(call install,dot,graphviz,the dot program,$(DOT_HINT))
+
+npm:
+	$(call install,npm,npm,for MathJax in the docs,$(NPM_HINT))
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis site
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis site \
+	  node_modules $(MATHJAX)

@@ -1,8 +1,10 @@
 """The ``minigrad`` command: ``train``, ``evaluate``, ``summary`` and ``graph``.
 
 Each subcommand is two small functions: ``_add_<name>(subparsers)`` declares its arguments and
-``_run_<name>(args) -> int`` does the work; :data:`COMMANDS` lists the ``_add_`` functions.
-Adding a subcommand is adding one pair and one line there.
+``_run_<name>(args) -> int`` calls the library (``minigrad.train.run``,
+``evaluate_checkpoint``, ``load_model``, ``minigrad.plots.plot_graph``) and prints;
+:data:`COMMANDS` lists the ``_add_`` functions. Adding a subcommand is adding one pair and one
+line there.
 
 Errors are one line on stderr (``minigrad train: error: ...``) and exit status 1; pass
 ``--debug`` before the subcommand to see the full traceback instead.
@@ -12,45 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from minigrad.arguments import fraction, integer, positive_int
 from minigrad.errors import ArgumentError
+from minigrad.train import DATASETS, MNIST_ENV
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-DATASETS = ("digits", "mnist")
-MNIST_ENV = "MINIGRAD_MNIST_DIR"
-DEFAULT_EPOCHS = {"digits": 20, "mnist": 1}
-DEFAULT_LR = {"sgd": 0.02, "adam": 0.001}
-
 # ---------------------------------------------------------------------------- helpers
-
-
-def _load_dataset(
-    name: str, data_dir: str | None
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """``(train, test)`` of a dataset; the digits' test set is a fixed 20% stratified hold-out."""
-    from minigrad import data
-
-    if name == "digits":
-        x, y = data.load_digits()
-        return data.train_val_split(x, y, val_fraction=0.2, seed=0)
-    folder = data_dir or os.environ.get(MNIST_ENV)
-    if not folder:
-        raise ValueError(
-            f"--dataset mnist needs the folder of the MNIST IDX files: pass --data-dir DIR "
-            f"or set {MNIST_ENV}"
-        )
-    return data.load_mnist(folder, "train"), data.load_mnist(folder, "test")
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -81,15 +57,6 @@ def _argument(check: Callable[..., Any], *extra: Any, parse: type = int) -> Call
 
 _positive_int = _argument(partial(positive_int, text=True))
 _fraction = _argument(fraction, parse=float)
-
-
-def _first_conv_weight(model: Any) -> np.ndarray | None:
-    from minigrad.nn import Conv2d
-
-    for module in model.modules():
-        if isinstance(module, Conv2d):
-            return module.weight.data
-    return None
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -191,115 +158,37 @@ def _add_train(sub: Any) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from minigrad import data, nn, optim, plots
-    from minigrad.checkpoint import load_checkpoint, save_checkpoint
-    from minigrad.train import History, confusion_matrix, evaluate, fit
+    from minigrad.train import run
 
     started = time.perf_counter()
-    if args.optimizer == "adam" and args.momentum:
-        raise ValueError("--momentum applies to --optimizer sgd only (Adam keeps its own averages)")
-    if not args.resume:  # a bad spec fails before any data is loaded
-        nn.validate_spec(nn.load_spec(args.model), args.model)
-    (x_train, y_train), (x_test, y_test) = _load_dataset(args.dataset, args.data_dir)
-    val = None
-    if args.val_fraction > 0:
-        (x_train, y_train), val = data.train_val_split(
-            x_train, y_train, args.val_fraction, seed=args.seed
-        )
-    if args.limit:
-        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
-    epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-
-    history = History()
-    start_epoch = 0
-    if args.resume:
-        ckpt = load_checkpoint(args.resume)
-        model = ckpt.build_model()
-        opt = ckpt.build_optimizer(model)
-        history, start_epoch = History(ckpt.history), ckpt.epoch
-    else:
-        model = nn.from_spec(args.model, seed=args.seed, input_shape=x_train.shape[1:])
-        params = model.parameters()
-        if args.optimizer == "sgd":
-            opt = optim.SGD(params, lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
-        else:
-            opt = optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
-    name = model.spec["name"] if model.spec else Path(args.model).stem
-    out = Path(args.out or Path("runs") / name)
-    out.mkdir(parents=True, exist_ok=True)
-    config = {
-        "model": str(args.model),
-        "dataset": args.dataset,
-        "epochs": epochs,
-        "batch_size": args.batch_size,
-        "optimizer": repr(opt),
-        "seed": args.seed,
-        "train_samples": len(y_train),
-        "val_samples": 0 if val is None else len(val[1]),
-        "test_samples": len(y_test),
-    }
-    _say(
-        args,
-        f"training {name} ({model.num_parameters():,} parameters) on {args.dataset}: "
-        f"{len(y_train):,} training samples, batch size {args.batch_size}, {opt!r}",
-    )
-    loader = data.DataLoader(x_train, y_train, args.batch_size, shuffle=True, seed=args.seed)
-    checkpoint_path = out / "checkpoint.npz"
-
-    def save(epoch: int, record: dict[str, Any]) -> None:
-        save_checkpoint(
-            checkpoint_path,
-            model,
-            opt,
-            epoch=epoch,
-            history=history,
-            extra={"dataset": args.dataset, "config": config},
-        )
-
-    train_started = time.perf_counter()
-    fit(
-        model,
-        opt,
-        loader,
-        epochs=epochs,
-        val=val,
-        start_epoch=start_epoch,
-        history=history,
+    result = run(
+        args.model,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        out=args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
+        limit=args.limit,
+        resume=args.resume,
+        plots=not args.no_plots,
         progress=not args.quiet,
-        on_epoch_end=save,
-    )
-    train_seconds = time.perf_counter() - train_started
-    test = evaluate(model, x_test, y_test)
-    cm = confusion_matrix(y_test, test["predictions"], int(max(y_test.max(), 9)) + 1)
-    metrics = {
-        "config": config,
-        "history": history.records,
-        "test": {"loss": test["loss"], "accuracy": test["accuracy"]},
-        "train_seconds": train_seconds,
-        "confusion_matrix": cm.tolist(),
-    }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    history.to_csv(out / "metrics.csv")
-    written = ["checkpoint.npz", "metrics.json", "metrics.csv"]
-    if not args.no_plots:
-        plots.plot_history(history, out / "curves.png")
-        written.append("curves.png")
-        weight = _first_conv_weight(model)
-        if weight is not None:
-            plots.plot_filters(weight, out / "filters.png", title=f"{name}: learned conv filters")
-            written.append("filters.png")
-        plots.plot_confusion_matrix(cm, out / "confusion.png", title=f"{name} on {args.dataset}")
-        written.append("confusion.png")
-    _say(
-        args,
-        f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
-        f"({len(y_test):,} held-out samples)",
+        log=lambda text: _say(args, text),
     )
     _say(
         args,
-        f"training took {train_seconds:.1f}s, {time.perf_counter() - started:.1f}s "
-        f"in all; wrote {', '.join(written)} to {out}",
+        f"test accuracy {result.test['accuracy']:.4f}  test loss {result.test['loss']:.4f}  "
+        f"({result.config['test_samples']:,} held-out samples)",
+    )
+    _say(
+        args,
+        f"training took {result.train_seconds:.1f}s, {time.perf_counter() - started:.1f}s "
+        f"in all; wrote {', '.join(result.files)} to {result.out}",
     )
     return 0
 
@@ -327,47 +216,24 @@ def _add_evaluate(sub: Any) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from minigrad.checkpoint import load_checkpoint
-    from minigrad.train import confusion_matrix, evaluate
+    from minigrad.train import evaluate_checkpoint
 
-    ckpt = load_checkpoint(args.checkpoint)
-    model = ckpt.build_model()
-    dataset = args.dataset or ckpt.extra.get("dataset", "digits")
-    train, test = _load_dataset(dataset, args.data_dir)
-    x, y = test if args.split == "test" else train
-    expected = tuple(model.spec["input_shape"])
-    if x.shape[1:] != expected:
-        raise ValueError(
-            f"the model expects inputs of shape {expected} but {dataset} has {x.shape[1:]}"
-        )
-    result = evaluate(model, x, y)
-    cm = confusion_matrix(y, result["predictions"], int(max(y.max(), 9)) + 1)
-    per_class = cm.diagonal() / np.maximum(cm.sum(axis=1), 1)
+    report = evaluate_checkpoint(
+        args.checkpoint, dataset=args.dataset, data_dir=args.data_dir, split=args.split
+    )
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "checkpoint": str(args.checkpoint),
-                    "dataset": dataset,
-                    "split": args.split,
-                    "samples": len(y),
-                    "loss": result["loss"],
-                    "accuracy": result["accuracy"],
-                    "per_class_accuracy": per_class.tolist(),
-                    "confusion_matrix": cm.tolist(),
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(report, indent=2))
         return 0
     print(
-        f"{args.checkpoint}: {model.spec['name']} after {ckpt.epoch} epochs, "
-        f"{dataset} {args.split} set ({len(y):,} samples)"
+        f"{args.checkpoint}: {report['model']} after {report['epoch']} epochs, "
+        f"{report['dataset']} {args.split} set ({report['samples']:,} samples)"
     )
-    print(f"accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}")
+    print(f"accuracy {report['accuracy']:.4f}  loss {report['loss']:.4f}")
+    per_class = report["per_class_accuracy"]
     print("per-class accuracy: " + "  ".join(f"{c}:{a:.3f}" for c, a in enumerate(per_class)))
     print("confusion matrix (rows: true class, columns: predicted):")
-    width = len(str(cm.max()))
+    cm = report["confusion_matrix"]
+    width = len(str(max(max(row) for row in cm)))
     for i, row in enumerate(cm):
         print(f"  {i}: " + " ".join(str(v).rjust(width) for v in row))
     return 0
@@ -395,15 +261,9 @@ def _add_summary(sub: Any) -> None:
 
 def _run_summary(args: argparse.Namespace) -> int:
     from minigrad import nn
-    from minigrad.checkpoint import load_checkpoint
+    from minigrad.train import load_model
 
-    if Path(args.model).suffix == ".npz":
-        spec = load_checkpoint(args.model).spec
-        if spec is None:
-            raise ValueError(f"{args.model}: the checkpoint holds no model spec")
-        model = nn.from_spec(spec, input_shape=args.input_shape)
-    else:
-        model = nn.from_spec(args.model, input_shape=args.input_shape)
+    model = load_model(args.model, input_shape=args.input_shape, weights=False)
     print(
         f"{model.spec['name']}"
         + (f": {model.spec['description']}" if model.spec.get("description") else "")
@@ -486,38 +346,22 @@ def _add_graph(sub: Any) -> None:
 
 
 def _run_graph(args: argparse.Namespace) -> int:
-    import minigrad
-    from minigrad import nn, viz
-    from minigrad.checkpoint import load_checkpoint
+    from minigrad.plots import plot_graph
+    from minigrad.train import load_model
 
-    if Path(args.model).suffix == ".npz":
-        ckpt = load_checkpoint(args.model)
-        model = ckpt.build_model()
-        if args.input_shape:
-            model = nn.from_spec(model.spec, input_shape=args.input_shape)
-            ckpt.restore(model)
-    else:
-        model = nn.from_spec(args.model, seed=args.seed, input_shape=args.input_shape)
-    shape = (args.batch_size, *model.spec["input_shape"])
-    rng = np.random.default_rng(args.seed)
-    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
-    logits = model(x)
-    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=args.batch_size), name="target")
-    loss = minigrad.cross_entropy(logits, target)
-    loss.name = "loss"
-    if args.grads:
-        viz.retain_grads(loss)
-    loss.backward()
-    out = viz.render(
-        loss,
+    model = load_model(args.model, input_shape=args.input_shape, seed=args.seed)
+    out = plot_graph(
+        model,
         args.output,
+        batch_size=args.batch_size,
+        seed=args.seed,
         view=args.view,
         depth=args.depth,
         grads=args.grads,
         values=args.values,
-        model=model,
         rankdir=args.rankdir,
     )
+    shape = (args.batch_size, *model.spec["input_shape"])
     print(f"wrote the {args.view} graph of {model.spec['name']} (input {shape}) to {out}")
     return 0
 

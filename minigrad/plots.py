@@ -1,4 +1,5 @@
-"""Pictures of a training run, as PNG files: curves, learned filters, confusion matrix.
+"""Pictures of a model and its training run: curves, learned filters, confusion matrix (PNG
+files), and the graph of one forward and backward pass (``plot_graph``, with Graphviz).
 
 matplotlib is imported only when a picture is drawn, and only its object-oriented API with the
 Agg canvas is used, so no window opens and no global backend is changed.
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_confusion_matrix", "plot_filters", "plot_history"]
+__all__ = ["plot_confusion_matrix", "plot_filters", "plot_graph", "plot_history"]
 
 INSTALL_HINT = "pip install 'minigrad-autograd[train]'"
 
@@ -123,3 +124,50 @@ def plot_confusion_matrix(
             )
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_graph(
+    model: Any,
+    path: str | Path,
+    *,
+    batch_size: int = 1,
+    seed: int = 0,
+    view: str = "forward",
+    depth: int | None = None,
+    grads: bool = False,
+    values: bool = False,
+    rankdir: str = "TB",
+) -> Path:
+    """Draw the graph of one forward and backward pass of a spec-built model (``minigrad graph``).
+
+    The input is ``batch_size`` random samples of the spec's input shape (from ``seed``), the
+    loss the cross-entropy against random classes; the other options are
+    :func:`minigrad.viz.render`'s. The format follows the suffix of ``path`` (``.svg``,
+    ``.png``, ``.pdf``, or ``.dot`` for the DOT source).
+
+    Returns:
+        The file written.
+    """
+    import minigrad
+    from minigrad import viz
+
+    rng = np.random.default_rng(seed)
+    shape = (batch_size, *model.spec["input_shape"])
+    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
+    logits = model(x)
+    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=batch_size), name="target")
+    loss = minigrad.cross_entropy(logits, target)
+    loss.name = "loss"
+    if grads:
+        viz.retain_grads(loss)
+    loss.backward()
+    return viz.render(
+        loss,
+        path,
+        view=view,
+        depth=depth,
+        grads=grads,
+        values=values,
+        model=model,
+        rankdir=rankdir,
+    )

@@ -198,11 +198,42 @@ class Tensor:
 
     # ---------------------------------------------------------------- display
 
+    #: Above this many elements (a quarter of it for 3+ axes, which print a block per leading
+    #: index) a repr shows only the first and last entries of each axis (3, or 2 for 3+ axes),
+    #: as NumPy's ``threshold`` and ``edgeitems`` do, with 4 digits.
+    REPR_THRESHOLD = 100
+
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
+        """``Tensor(data, ...)`` with the shape too when the data is summarised or has 3+ axes.
+
+        >>> Tensor(np.arange(3.0), requires_grad=True, name="x")
+        Tensor([0., 1., 2.], requires_grad=True, name='x')
+        >>> Tensor(np.zeros((500, 10), dtype=np.float32))
+        Tensor([[0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.],
+                ...,
+                [0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.],
+                [0., 0., 0., ..., 0., 0., 0.]], shape=(500, 10), dtype=float32)
+        """
+        data = self.data
+        threshold = self.REPR_THRESHOLD if data.ndim <= 2 else self.REPR_THRESHOLD // 4
+        summarised = data.size > threshold
+        body = np.array2string(
+            data,
+            separator=", ",
+            prefix="Tensor(",
+            threshold=threshold,
+            edgeitems=3 if data.ndim <= 2 else 2,
+            precision=4 if summarised else None,  # a summary is for the eye, as PyTorch's
+            suppress_small=True if summarised else None,
+        )
         extra = []
-        if self.data.dtype not in (np.float64, np.int64, np.bool_):
-            extra.append(f"dtype={self.data.dtype}")
+        if summarised or data.ndim >= 3:
+            extra.append(f"shape={data.shape}")
+        if summarised or data.dtype not in (np.float64, np.int64, np.bool_):
+            extra.append(f"dtype={data.dtype}")
         if self._node is not None:
             extra.append(f"grad_fn=<{self._node.name}>")
         elif self._requires_grad:

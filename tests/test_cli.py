@@ -222,6 +222,76 @@ def test_evaluate_on_mnist(tmp_path):
     assert metrics["config"]["test_samples"] == 10000 and metrics["test"]["accuracy"] > 0.8
 
 
+def test_train_checks_before_the_first_step(tmp_path):
+    """Each of these trained (or crashed after training) before; now each is one line, exit 1."""
+    out = tmp_path / "o"
+    assert_one_line_error(
+        minigrad("train", "--model", SEED_CNN, "--val-fraction", "0.999", "--out", out),
+        "leaves no training samples",
+    )
+    wide = tmp_path / "wide.toml"
+    wide.write_text(Path(SEED_CNN).read_text().replace("out_features = 10", "out_features = 12"))
+    assert_one_line_error(
+        minigrad("train", "--model", wide, "--limit", "1", "--out", out),
+        "wide.toml: the model outputs 12 class scores, but digits has 10 classes",
+    )
+    assert not out.exists()
+    mlp = str(ROOT / "models" / "mlp.toml")
+    first = minigrad(
+        "train",
+        "--model",
+        mlp,
+        "--epochs",
+        "1",
+        "--limit",
+        "30",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        tmp_path / "mlp",
+    )
+    assert first.returncode == 0, first.stderr
+    assert_one_line_error(
+        minigrad(
+            "train",
+            "--model",
+            SEED_CNN,
+            "--epochs",
+            "2",
+            "--out",
+            out,
+            "--resume",
+            tmp_path / "mlp" / "checkpoint.npz",
+        ),
+        "cannot resume: the checkpoint holds model 'mlp'",
+    )
+
+
+def test_train_a_float64_spec(tmp_path):
+    spec = tmp_path / "f64.toml"
+    spec.write_text(
+        Path(SEED_CNN).read_text().replace('name = "seed_cnn"', 'name = "f64"\ndtype = "float64"')
+    )
+    result = minigrad(
+        "train",
+        "--model",
+        spec,
+        "--epochs",
+        "1",
+        "--limit",
+        "50",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        tmp_path / "o",
+    )
+    assert result.returncode == 0, result.stderr
+    with np.load(tmp_path / "o" / "checkpoint.npz") as ckpt:
+        assert ckpt["param:0.weight"].dtype == np.float64
+    evaluated = minigrad("evaluate", tmp_path / "o" / "checkpoint.npz", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+
+
 RESNET_MINI = str(ROOT / "models" / "resnet_mini.toml")
 
 

@@ -7,7 +7,10 @@ list is the table in docs/errors.md.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,8 +27,40 @@ from minigrad import (
     Tensor,
 )
 from minigrad.data import DataLoader
-from minigrad.errors import StateDictError
+from minigrad.errors import CheckpointError, SpecError, StateDictError
 from minigrad.optim import SGD, Adam
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def train_run(**kwargs: Any) -> Any:
+    """A quick ``minigrad.train.run`` of the MLP that must fail before it writes anything."""
+    from minigrad.train import run
+
+    options = {"epochs": 1, "limit": 20, "plots": False, "progress": False, "log": None}
+    with tempfile.TemporaryDirectory() as out:
+        return run(kwargs.pop("model", MODELS / "mlp.toml"), out=out, **{**options, **kwargs})
+
+
+def resume_mlp(spec: Path, epochs: int) -> None:
+    """Resume a one-epoch checkpoint of the MLP, ``mlp.npz``, with ``spec`` up to ``epochs``."""
+    from minigrad.checkpoint import save_checkpoint
+
+    model = minigrad.nn.from_spec(MODELS / "mlp.toml")
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)  # the message starts with the path as given: mlp.npz
+        try:
+            save_checkpoint("mlp.npz", model, SGD(model.parameters(), lr=0.1), epoch=1)
+            train_run(model=spec, epochs=epochs, resume="mlp.npz")
+        finally:
+            os.chdir(here)
+
+
+def twelve_classes() -> dict[str, Any]:
+    spec = minigrad.nn.load_spec(MODELS / "mlp.toml")
+    spec["layers"][-1]["out_features"] = 12
+    return spec
 
 
 def leaf(shape: tuple[int, ...] = (3,), dtype: Any = np.float64) -> Tensor:
@@ -806,6 +841,46 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         ArgumentError,
         r"SGD: a parameter appears more than once",
     ),
+    # training runs (minigrad.train.run, the `minigrad train` command): before the first step
+    (
+        "a validation fraction that keeps every sample",
+        lambda: train_run(val_fraction=0.999),
+        ArgumentError,
+        r"run: val_fraction 0.999 leaves no training samples \(all 1,438 are held out",
+    ),
+    (
+        "a validation fraction too small for one sample",
+        lambda: train_run(val_fraction=0.0001),
+        ArgumentError,
+        r"run: val_fraction 0.0001 holds out no validation sample of the 1,438",
+    ),
+    (
+        "a model with more classes than the data",
+        lambda: train_run(model=twelve_classes()),
+        SpecError,
+        r"<spec>: the model outputs 12 class scores, but digits has 10 classes \(labels 0..9\); "
+        r"make the last Linear's out_features 10",
+    ),
+    (
+        "resuming another model's checkpoint",
+        lambda: resume_mlp(MODELS / "seed_cnn.toml", epochs=2),
+        CheckpointError,
+        r"mlp.npz: cannot resume: the checkpoint holds model 'mlp', which differs from the spec "
+        r"given \('seed_cnn'\)",
+    ),
+    (
+        "resuming with no epochs left",
+        lambda: resume_mlp(MODELS / "mlp.toml", epochs=1),
+        ArgumentError,
+        r"run: mlp.npz has trained 1 epochs already, so epochs=1 trains none; epochs is the "
+        r"total: pass more than 1",
+    ),
+    (
+        "an unknown optimiser for a run",
+        lambda: train_run(optimizer="rmsprop"),
+        ArgumentError,
+        r"run: optimizer must be one of \('sgd', 'adam'\), got 'rmsprop' \(str\)",
+    ),
 ]
 
 
@@ -915,3 +990,23 @@ def test_the_anomaly_example_in_the_docs_runs(tmp_path) -> None:
     ).stdout
     assert out.startswith("pow produced inf in its backward pass: the gradient for input 0")
     assert "y = x**0.5" in out and "(then inside minigrad: tensor.py:" in out
+
+
+def test_the_errors_page_opens_with_the_first_mistakes_as_minigrad_prints_them() -> None:
+    """Each message in "The mistakes you will make first" is one of the cases above, verbatim."""
+    import re
+
+    page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
+    sections = re.split(r"^## ", page, flags=re.M)
+    assert sections[1].startswith("The mistakes you will make first\n")
+    quoted = re.findall(r"```text\n(.*?)\n```", sections[1], flags=re.S)
+    assert len(quoted) >= 8
+    printed = set()
+    for _, mistake, _, _ in CASES:
+        try:
+            with np.errstate(all="ignore"):
+                mistake()
+        except MinigradError as exc:
+            printed.add(str(exc).splitlines()[0])
+    for message in quoted:
+        assert message in printed, message

@@ -1,5 +1,6 @@
-"""fit / evaluate / predict: the training loop, its history, and digits accuracy."""
+"""run / fit / evaluate / predict: a whole run, the training loop, its history, accuracy."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,18 @@ import pytest
 
 import minigrad
 from minigrad import data, nn, optim
-from minigrad.train import History, confusion_matrix, evaluate, fit, predict
+from minigrad.errors import ArgumentError, CheckpointError, SpecError
+from minigrad.train import (
+    History,
+    RunResult,
+    confusion_matrix,
+    evaluate,
+    evaluate_checkpoint,
+    fit,
+    load_model,
+    predict,
+    run,
+)
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -160,3 +172,150 @@ def test_seed_cnn_reaches_95_percent_on_held_out_digits():
         progress=False,
     )
     assert evaluate(model, x_test, y_test)["accuracy"] >= 0.95
+
+
+# ---------------------------------------------------------------------------- one-hot targets
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 10, 32])
+def test_accuracy_with_one_hot_targets_matches_class_targets(batch_size):
+    """cross_entropy and DataLoader take one-hot float targets; accuracy counts them right."""
+    x, y = blobs(40)
+    one_hot = np.eye(3, dtype=np.float32)[y]
+    runs = []
+    for targets in (y, one_hot):
+        model = nn.Sequential(nn.Linear(2, 3, rng=0))
+        h = fit(
+            model,
+            optim.SGD(model.parameters(), lr=0.1),
+            data.DataLoader(x, targets, batch_size=batch_size, shuffle=True),
+            epochs=4,
+            val=(x[:10], targets[:10]),
+            progress=False,
+        )
+        runs.append((h, evaluate(model, x, targets, batch_size=batch_size)))
+    (h_idx, e_idx), (h_hot, e_hot) = runs
+    for key in ("train_accuracy", "val_accuracy"):
+        assert h_hot[key] == pytest.approx(h_idx[key])
+        assert all(0 <= a <= 1 for a in h_hot[key])
+    assert e_hot["accuracy"] == pytest.approx(e_idx["accuracy"])
+    assert e_hot["accuracy"] > 0.8
+
+
+def test_evaluate_one_hot_accuracy_by_hand():
+    model = nn.Sequential(nn.Linear(2, 3, rng=0))
+    x = np.random.default_rng(3).standard_normal((10, 2)).astype(np.float32)
+    predicted = predict(model, x).argmax(axis=1)
+    labels = predicted.copy()
+    labels[0] = (labels[0] + 1) % 3  # 9 of 10 right
+    result = evaluate(model, x, np.eye(3)[labels])
+    assert result["accuracy"] == pytest.approx(0.9)
+
+
+# ---------------------------------------------------------------------------- run
+
+
+def spec_with(**changes):
+    spec = nn.load_spec(MODELS / "mlp.toml")
+    spec.update(changes)
+    return spec
+
+
+def quick(tmp_path, model=MODELS / "mlp.toml", **kwargs):
+    options = {"epochs": 1, "limit": 60, "plots": False, "progress": False, "log": None}
+    options.update(kwargs)
+    return run(model, out=tmp_path, **options)
+
+
+def test_run_writes_a_whole_run(tmp_path):
+    result = quick(tmp_path, plots=True, epochs=2)
+    assert isinstance(result, RunResult)
+    assert result.history["epoch"] == [1, 2]
+    assert result.files == [
+        "checkpoint.npz",
+        "metrics.json",
+        "metrics.csv",
+        "curves.png",
+        "confusion.png",
+    ]
+    for name in result.files:
+        assert (tmp_path / name).stat().st_size > 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] == pytest.approx(result.test["accuracy"])
+    assert metrics["config"]["train_samples"] == 60
+    assert result.confusion.sum() == metrics["config"]["test_samples"] == 359
+    assert evaluate_checkpoint(tmp_path / "checkpoint.npz")["accuracy"] == pytest.approx(
+        result.test["accuracy"]
+    )
+
+
+def test_run_refuses_a_validation_fraction_that_leaves_no_training_samples(tmp_path):
+    with pytest.raises(ArgumentError, match="leaves no training samples"):
+        quick(tmp_path, val_fraction=0.999)
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_run_refuses_an_empty_validation_set(tmp_path):
+    with pytest.raises(ArgumentError, match="holds out no validation sample"):
+        quick(tmp_path, val_fraction=0.0001)
+
+
+def test_resuming_another_models_checkpoint_is_refused(tmp_path):
+    quick(tmp_path / "mlp")
+    with pytest.raises(CheckpointError, match="cannot resume: the checkpoint holds model 'mlp'"):
+        quick(
+            tmp_path / "cnn",
+            model=MODELS / "seed_cnn.toml",
+            epochs=2,
+            resume=tmp_path / "mlp" / "checkpoint.npz",
+        )
+    assert not (tmp_path / "cnn" / "metrics.json").exists()
+    with pytest.raises(ArgumentError, match="has trained 1 epochs already, so epochs=1 trains"):
+        quick(tmp_path / "none", epochs=1, resume=tmp_path / "mlp" / "checkpoint.npz")
+    resumed = quick(tmp_path / "again", epochs=2, resume=tmp_path / "mlp" / "checkpoint.npz")
+    assert resumed.history["epoch"] == [1, 2]
+    metrics = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert metrics["config"]["model"].endswith("mlp.toml")
+    assert metrics["config"]["resumed_from"].endswith("checkpoint.npz")
+
+
+@pytest.mark.parametrize("classes", [2, 12])
+def test_a_spec_with_the_wrong_class_count_fails_before_training(tmp_path, classes):
+    spec = spec_with()
+    spec["layers"][-1]["out_features"] = classes
+    with pytest.raises(SpecError, match=f"outputs {classes} class scores, but digits has 10"):
+        quick(tmp_path, model=spec)
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_a_float64_spec_trains_on_float32_data(tmp_path):
+    result = quick(tmp_path, model=spec_with(dtype="float64"))
+    assert all(p.dtype == np.float64 for p in result.model.parameters())
+    assert 0 <= result.test["accuracy"] <= 1
+    report = evaluate_checkpoint(tmp_path / "checkpoint.npz")
+    assert report["accuracy"] == pytest.approx(result.test["accuracy"])
+
+
+def test_run_checks_its_arguments(tmp_path):
+    for kwargs, message in (
+        ({"optimizer": "rmsprop"}, r"run: optimizer must be one of \('sgd', 'adam'\)"),
+        ({"epochs": 0}, "run: epochs must be a positive int, got 0"),
+        ({"batch_size": 1.5}, "run: batch_size must be an int, got 1.5"),
+        ({"val_fraction": 1.0}, r"val_fraction must be in \[0, 1\)"),
+        ({"dataset": "cifar"}, "dataset must be one of digits, mnist"),
+    ):
+        with pytest.raises(ArgumentError, match=message):
+            quick(tmp_path, **kwargs)
+    with pytest.raises(ArgumentError, match="give a model spec"):
+        run(None, out=tmp_path)
+
+
+def test_load_model_from_a_spec_and_a_checkpoint(tmp_path):
+    result = quick(tmp_path)
+    again = load_model(tmp_path / "checkpoint.npz")
+    for (name, p), (_, q) in zip(
+        result.model.named_parameters(), again.named_parameters(), strict=True
+    ):
+        assert np.array_equal(p.data, q.data), name
+    fresh = load_model(MODELS / "mlp.toml", seed=0)
+    assert fresh.spec == again.spec

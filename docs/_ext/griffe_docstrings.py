@@ -6,6 +6,10 @@ roles (``:class:`Tensor```). Markdown knows none of these, so before the docstri
 parsed this extension turns each ``>>>`` session into a fenced ``pycon`` block, a trailing
 ``::`` into ``:`` (the indented block after it is already a Markdown code block) and a role
 into inline code. The source files stay as they are.
+
+Attributes without a docstring of their own (a layer's ``in_channels``, a module's constants)
+are left out of the reference: rendered, each would be a heading over an empty box. The ones
+that matter are described in their class's ``Attributes:`` section or have a docstring.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ def convert(text: str) -> str:
             fence = None
         if stripped.startswith("```"):
             in_markdown_fence = not in_markdown_fence
-        elif not in_markdown_fence and (stripped.startswith(">>> ") or stripped == ">>>"):
+        elif not in_markdown_fence and (
+            stripped.startswith(">>> ") or stripped == ">>>"
+        ):
             fence = indent
             out.extend([f"{indent}```pycon", line])
             continue
@@ -59,3 +65,27 @@ class DocstringsToMarkdown(griffe.Extension):
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
             obj.docstring.value = convert(obj.docstring.value)
+
+
+def _drop_undocumented_attributes(obj: griffe.Object) -> None:
+    for name, member in list(obj.members.items()):
+        if (
+            member.is_alias
+        ):  # a re-export: judged by what it points to, when that is loaded
+            try:
+                target = member.final_target
+            except (griffe.AliasResolutionError, griffe.CyclicAliasError):
+                continue
+            if target.is_attribute and target.docstring is None:
+                obj.del_member(name)
+        elif member.is_attribute and member.docstring is None:
+            obj.del_member(name)
+        elif member.is_module or member.is_class:
+            _drop_undocumented_attributes(member)
+
+
+class UndocumentedAttributesOut(griffe.Extension):
+    """Remove every attribute that has no docstring, once its package is loaded."""
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        _drop_undocumented_attributes(pkg)
