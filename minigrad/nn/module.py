@@ -120,6 +120,8 @@ class Module:
             # when this module is registered in turn, so names end up relative to the root.
             for path, p in value.named_parameters(prefix=name):
                 p.name = path
+            for _ in value.named_buffers(prefix=name):  # names the buffers the same way
+                pass
         elif name in self.__dict__.get("_buffers", ()):
             self.register_buffer(name, value)
             return
