@@ -322,34 +322,22 @@ def test_load_model_from_a_spec_and_a_checkpoint(tmp_path):
 
 
 def test_fit_trains_in_training_mode_and_evaluate_runs_in_evaluation_mode():
-    from minigrad import nn as layers
-    from minigrad import optim as optimisers
-    from minigrad.data import DataLoader
-    from minigrad.train import evaluate as evaluate_model
-    from minigrad.train import fit as fit_model
-
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 6)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
-    model = layers.Sequential(
-        layers.Linear(6, 8, rng=0),
-        layers.BatchNorm1d(8),
-        layers.ReLU(),
-        layers.Dropout(0.2, rng=1),
-        layers.Linear(8, 2, rng=2),
+    model = nn.Sequential(
+        nn.Linear(6, 8, rng=0),
+        nn.BatchNorm1d(8),
+        nn.ReLU(),
+        nn.Dropout(0.2, rng=1),
+        nn.Linear(8, 2, rng=2),
     )
     model.eval()  # fit puts it back in training mode
-    fit_model(
-        model,
-        optimisers.SGD(model.parameters(), lr=0.1),
-        DataLoader(x, y, batch_size=10),
-        epochs=1,
-        progress=False,
-    )
+    loader = data.DataLoader(x, y, batch_size=10)
+    fit(model, optim.SGD(model.parameters(), lr=0.1), loader, epochs=1, progress=False)
     assert model[1].num_batches_tracked.item() == 4  # every batch normalised in training mode
     before = model.state_dict()
-    first = evaluate_model(model, x, y)
-    second = evaluate_model(model, x, y)
+    first, second = evaluate(model, x, y), evaluate(model, x, y)
     assert first["loss"] == second["loss"]  # no dropout, running statistics only
     for key, value in model.state_dict().items():
         assert np.array_equal(before[key], value), key

@@ -631,7 +631,7 @@ def test_nested_modules_nest_their_clusters():
     assert "reshape" in collapsed.source
 
 
-def bn_model_loss(view_model=False):
+def bn_model_loss():
     model = nn.Sequential(
         nn.Conv2d(1, 2, 3, bias=False, rng=0),
         nn.BatchNorm2d(2),
@@ -647,7 +647,7 @@ def bn_model_loss(view_model=False):
 
 
 def test_the_new_ops_draw_with_their_attributes():
-    model, loss = bn_model_loss()
+    _, loss = bn_model_loss()
     labels = " ".join(nodes(viz.to_dot(loss)).values())
     for text in (
         "batch_norm",
