@@ -119,8 +119,8 @@ def test_train_then_evaluate_then_summary(tmp_path):
     assert "total params: 2,970" in summary.stdout
 
 
-def test_resume_from_the_command_line_is_bit_exact(tmp_path):
-    common = ["--model", SEED_CNN, "--limit", "120", "--no-plots", "--quiet", "--optimizer", "adam"]
+def train_straight_and_resumed(tmp_path, common):
+    """Two epochs in one run, and one epoch then a resumed second; both must succeed."""
     full = minigrad("train", *common, "--epochs", "2", "--out", tmp_path / "full")
     half = minigrad("train", *common, "--epochs", "1", "--out", tmp_path / "half")
     resumed = minigrad(
@@ -135,6 +135,11 @@ def test_resume_from_the_command_line_is_bit_exact(tmp_path):
     )
     for r in (full, half, resumed):
         assert r.returncode == 0, r.stderr
+
+
+def test_resume_from_the_command_line_is_bit_exact(tmp_path):
+    common = ["--model", SEED_CNN, "--limit", "120", "--no-plots", "--quiet", "--optimizer", "adam"]
+    train_straight_and_resumed(tmp_path, common)
     with (
         np.load(tmp_path / "full" / "checkpoint.npz") as a,
         np.load(tmp_path / "resumed" / "checkpoint.npz") as b,
@@ -298,20 +303,7 @@ RESNET_MINI = str(ROOT / "models" / "resnet_mini.toml")
 def test_a_graph_model_trains_resumes_and_draws_from_the_command_line(tmp_path):
     common = ["--model", RESNET_MINI, "--limit", "64", "--batch-size", "16", "--no-plots"]
     common += ["--quiet", "--optimizer", "adam", "--val-fraction", "0"]
-    full = minigrad("train", *common, "--epochs", "2", "--out", tmp_path / "full")
-    half = minigrad("train", *common, "--epochs", "1", "--out", tmp_path / "half")
-    resumed = minigrad(
-        "train",
-        *common,
-        "--epochs",
-        "2",
-        "--out",
-        tmp_path / "resumed",
-        "--resume",
-        tmp_path / "half" / "checkpoint.npz",
-    )
-    for r in (full, half, resumed):
-        assert r.returncode == 0, r.stderr
+    train_straight_and_resumed(tmp_path, common)
     with (
         np.load(tmp_path / "full" / "checkpoint.npz") as a,
         np.load(tmp_path / "resumed" / "checkpoint.npz") as b,

