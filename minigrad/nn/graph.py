@@ -128,9 +128,6 @@ class Graph(Module):
                 yield path, module, tuple(paths[i] for i in inputs), shape
             shapes[name], paths[name] = shape, path
 
-    def extra_repr(self) -> str:
-        return ""
-
     def __repr__(self) -> str:
         lines = [
             f"({name} <- {', '.join(inputs)}): " + repr(module).replace("\n", "\n  ")

@@ -30,7 +30,8 @@ __all__ = ["dropout"]
 class Dropout(Function):
     """``y = x * keep``, with ``keep`` the drawn mask already scaled: 0 or ``1 / (1 - p)``.
 
-    VJP: ``dL/dx = dL/dy * keep``, the very mask of the forward pass.
+    VJP: ``dL/dx = dL/dy * keep``, the very mask of the forward pass. The attribute ``p`` is
+    not used by the math; it is recorded so that the graph shows the rate.
 
     Derivation: ``docs/derivations/norm.md#dropout``
     """

@@ -158,7 +158,7 @@ def batch_norm(
     biased variance normalise ``x``, and ``running_mean``/``running_var`` (when given) are
     updated in place with ``momentum`` and the unbiased variance; with ``training=False`` the
     running estimates normalise ``x``. ``weight`` (gamma) and ``bias`` (beta) scale and shift
-    each channel; ``None`` means 1 and 0.
+    each channel; ``None`` means 1 and 0 (either may be given without the other).
 
     >>> import minigrad, numpy as np
     >>> x = np.array([[1.0, 10.0], [3.0, 30.0]])
@@ -172,8 +172,6 @@ def batch_norm(
     training = boolean("batch_norm", "training", training)
     momentum = fraction("batch_norm", "momentum", momentum, closed="both")
     eps = positive_number("batch_norm", "eps", eps)
-    if (weight is None) != (bias is None):
-        raise ShapeError("batch_norm: pass both weight and bias, or neither")
     data = x.data if isinstance(x, engine.Tensor) else np.asarray(x)
     if data.dtype.kind != "f":
         raise DTypeError(f"batch_norm: expected a float input, got dtype {data.dtype}")
@@ -181,7 +179,13 @@ def batch_norm(
         None if v is None else _array("batch_norm", what, v)
         for what, v in (("running_mean", running_mean), ("running_var", running_var))
     ]
-    affine = () if weight is None else (weight, bias)
+    affine: tuple[Any, ...] = ()
+    if weight is not None or bias is not None:  # a missing one is 1 (gamma) or 0 (beta)
+        c = data.shape[1] if data.ndim > 1 else 0
+        affine = (
+            np.ones(c, data.dtype) if weight is None else weight,
+            np.zeros(c, data.dtype) if bias is None else bias,
+        )
     if not training:
         if stats[0] is None or stats[1] is None:
             raise ShapeError(

@@ -198,3 +198,15 @@ def test_batch_norm_input_gradient_is_orthogonal_to_shifts_and_scalings(x, data)
     scale = np.abs(t.grad).max() + 1
     np.testing.assert_allclose(t.grad.sum(axis=axes), 0, atol=1e-12 * scale * x.size)
     np.testing.assert_allclose((t.grad * xhat).sum(axis=axes), 0, atol=1e-12 * scale * x.size)
+
+
+def test_a_missing_weight_or_bias_is_one_or_zero():
+    x = np.random.default_rng(5).standard_normal((4, 2))
+    plain = minigrad.batch_norm(x, None, None, training=True).data
+    w = minigrad.Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    scaled = minigrad.batch_norm(x, None, None, weight=w, training=True)
+    np.testing.assert_allclose(scaled.data, plain * [2.0, 3.0])
+    scaled.sum().backward()
+    assert w.grad.shape == (2,)
+    shifted = minigrad.batch_norm(x, None, None, bias=np.array([1.0, -1.0]), training=True)
+    np.testing.assert_allclose(shifted.data, plain + np.array([1.0, -1.0]))
