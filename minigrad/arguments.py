@@ -3,7 +3,10 @@
 Ops, layers, model specs, optimisers, the data loader, the graph renderer and the command line
 all call these helpers, so one mistake gets one error class and one message everywhere::
 
-    <where>: <argument> must be <what>, got <value!r> (<type>)
+    <where>: <argument> must be <what>, got <value> (<type>)
+
+where ``<value>`` is :func:`show`: the ``repr``, cut short for a long string, a long or deeply
+nested list, or an integer of thousands of digits (whose ``repr`` would itself fail).
 
 A value of the wrong kind (``stride=1.5``, ``in_features="3"``) is an
 :class:`~minigrad.errors.ArgumentError`; a value of the right kind outside its range
@@ -27,6 +30,8 @@ minigrad.errors.ArgumentRangeError: conv2d: stride must be >= 1, got 0 (int)
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,9 +53,44 @@ __all__ = [
     "positive_int",
     "positive_number",
     "real",
+    "show",
+    "text",
 ]
 
 FLOAT_DTYPES = ("float32", "float64")
+
+
+class _Short(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, 80, 80
+        self.maxlist = self.maxtuple = self.maxdict = 8
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 100:
+            return f"<an integer of {_digits(x):,} digits>"
+        return repr(x)
+
+
+def _digits(x: int) -> int:
+    """The number of decimal digits of ``x``, without converting it to a string."""
+    n = abs(x)
+    digits = int(n.bit_length() * math.log10(2))
+    return digits + (n >= 10**digits)
+
+
+_SHORT = _Short()
+
+
+def show(value: Any) -> str:
+    """``repr(value)`` for a message, cut short: long strings and lists end in ``...``, tables
+    past three levels show ``{...}``, and huge integers say how many digits they have (their
+    full ``repr`` would fail), so a value from a hostile file can always be described.
+
+    >>> show(10**5000), show("x" * 10), show(list(range(20)))
+    ('<an integer of 5,001 digits>', "'xxxxxxxxxx'", '[0, 1, 2, 3, 4, 5, 6, 7, ...]')
+    """
+    return _SHORT.repr(value)
 
 
 def _fail(
@@ -58,7 +98,15 @@ def _fail(
 ) -> ArgumentError:
     subject = f"{where}: {argument}" if where else argument
     message = f"{subject} must be {what}" if subject else f"must be {what}"
-    return error(f"{message}, got {value!r} ({type(value).__name__})")
+    return error(f"{message}, got {show(value)} ({type(value).__name__})")
+
+
+def _range(kind: str, minimum: int | None, maximum: int | None) -> str:
+    if maximum is None:
+        return f"{kind} >= {minimum}"
+    if minimum is None:
+        return f"{kind} <= {maximum:,}"
+    return f"{kind} from {minimum:,} to {maximum:,}"
 
 
 def is_int(value: Any) -> bool:
@@ -67,29 +115,44 @@ def is_int(value: Any) -> bool:
 
 
 def integer(
-    where: str, argument: str, value: Any, minimum: int | None = None, *, text: bool = False
+    where: str,
+    argument: str,
+    value: Any,
+    minimum: int | None = None,
+    *,
+    maximum: int | None = None,
+    text: bool = False,
 ) -> int:
-    """``value`` as a Python int, at least ``minimum`` when one is given."""
+    """``value`` as a Python int, at least ``minimum`` and at most ``maximum`` when given."""
     kind = "an integer" if text else "an int"
     if not is_int(value):
         raise _fail(ArgumentError, where, argument, kind, value)
-    if minimum is not None and value < minimum:
-        raise _fail(ArgumentRangeError, where, argument, f"{kind} >= {minimum}", value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise _fail(ArgumentRangeError, where, argument, _range(kind, minimum, maximum), value)
     return int(value)
 
 
-def positive_int(where: str, argument: str, value: Any, *, text: bool = False) -> int:
-    """``value`` as a Python int >= 1 (a size, a count, a batch size)."""
+def positive_int(
+    where: str, argument: str, value: Any, *, maximum: int | None = None, text: bool = False
+) -> int:
+    """``value`` as a Python int >= 1 (a size, a count, a batch size), at most ``maximum``."""
     if is_int(value) and value < 1:
         what = ">= 1 (a positive integer)" if text else "a positive int"
         raise _fail(ArgumentRangeError, where, argument, what, value)
-    return integer(where, argument, value, text=text)
+    return integer(where, argument, value, maximum=maximum, text=text)
 
 
 def int_or_pair(
-    where: str, argument: str, value: Any, minimum: int, *, text: bool = False
+    where: str,
+    argument: str,
+    value: Any,
+    minimum: int,
+    *,
+    maximum: int | None = None,
+    text: bool = False,
 ) -> tuple[int, int]:
-    """An int ``k`` as ``(k, k)``, or a pair of ints, each at least ``minimum``."""
+    """An int ``k`` as ``(k, k)``, or a pair of ints, each at least ``minimum`` (and at most
+    ``maximum`` when given)."""
     if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int:
         pair: Any = value  # already a pair of ints, as the layers pass it: 10x cheaper to accept
     else:
@@ -99,6 +162,8 @@ def int_or_pair(
             raise _fail(ArgumentError, where, argument, what, value)
     if min(pair) < minimum:
         raise _fail(ArgumentRangeError, where, argument, f">= {minimum}", value)
+    if maximum is not None and max(pair) > maximum:
+        raise _fail(ArgumentRangeError, where, argument, f"<= {maximum:,}", value)
     return int(pair[0]), int(pair[1])
 
 
@@ -114,7 +179,10 @@ def _real(where: str, argument: str, value: Any, what: str) -> float:
         value, (bool, np.bool_)
     ):
         raise _fail(ArgumentError, where, argument, what, value)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the floats
+        raise _fail(ArgumentRangeError, where, argument, "a finite number", value) from None
 
 
 def real(where: str, argument: str, value: Any) -> float:
@@ -125,11 +193,14 @@ def real(where: str, argument: str, value: Any) -> float:
     return number
 
 
-def non_negative(where: str, argument: str, value: Any) -> float:
-    """A real number >= 0 (a learning rate, a weight decay), as a Python float."""
+def non_negative(where: str, argument: str, value: Any, *, finite: bool = False) -> float:
+    """A real number >= 0 (a learning rate, a weight decay), as a Python float; with
+    ``finite``, not infinity either (a setting read from a file)."""
     number = _real(where, argument, value, "a number >= 0")
     if not number >= 0:  # also NaN
         raise _fail(ArgumentRangeError, where, argument, "a number >= 0", value)
+    if finite and not math.isfinite(number):
+        raise _fail(ArgumentRangeError, where, argument, "a finite number", value)
     return number
 
 
@@ -176,6 +247,18 @@ def choice(where: str, argument: str, value: Any, options: Sequence[str]) -> str
     if not isinstance(value, str) or value not in options:
         what = f"one of {tuple(options)}"
         raise _fail(ArgumentError, where, argument, what, value)
+    return value
+
+
+def text(where: str, argument: str, value: Any, max_length: int, *, lines: bool = False) -> str:
+    """A non-empty string of at most ``max_length`` printable characters (line breaks and tabs
+    too with ``lines``), so that printing it cannot drive the terminal (a spec's name)."""
+    allowed = "\n\t" if lines else ""
+    what = f"a non-empty string of at most {max_length} printable characters"
+    if not isinstance(value, str) or not value:
+        raise _fail(ArgumentError, where, argument, what, value)
+    if len(value) > max_length or not all(c.isprintable() or c in allowed for c in value):
+        raise _fail(ArgumentRangeError, where, argument, what, value)
     return value
 
 

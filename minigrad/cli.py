@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from minigrad.arguments import fraction, integer, positive_int
@@ -261,14 +262,19 @@ def _add_summary(sub: Any) -> None:
 
 def _run_summary(args: argparse.Namespace) -> int:
     from minigrad import nn
-    from minigrad.train import load_model
+    from minigrad.checkpoint import load_checkpoint
+    from minigrad.errors import CheckpointError
 
-    model = load_model(args.model, input_shape=args.input_shape, weights=False)
-    print(
-        f"{model.spec['name']}"
-        + (f": {model.spec['description']}" if model.spec.get("description") else "")
-    )
-    nn.summary(model, tuple(model.spec["input_shape"]))
+    if Path(args.model).suffix == ".npz":
+        spec = load_checkpoint(args.model).spec
+        if spec is None:
+            raise CheckpointError(f"{args.model}: the checkpoint holds no model spec")
+    else:
+        spec = nn.load_spec(args.model)
+    # The table comes from the spec's shape inference alone: no weight is allocated.
+    spec = nn.validate_spec(spec, args.model, args.input_shape)
+    print(f"{spec['name']}" + (f": {spec['description']}" if spec.get("description") else ""))
+    nn.summary(spec)
     return 0
 
 

@@ -16,7 +16,7 @@ import urllib.request
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -74,55 +74,93 @@ _IDX_TYPES = {
 }
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, un-gzipped when it starts with the gzip magic."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise DataError(f"{path}: the gzip data is truncated or damaged ({exc})") from None
+#: The most dimensions an IDX header may declare.
+MAX_IDX_DIMS = 16
+
+
+def _read_up_to(stream: BinaryIO, n: int) -> bytearray:
+    """At most ``n`` bytes of ``stream``, in pieces, so that what is held in memory is what
+    the stream really has (a header may promise more)."""
+    data = bytearray()
+    while len(data) < n:
+        chunk = stream.read(min(n - len(data), 1 << 22))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (the MNIST format), gzipped or not.
 
     The header is a magic number ``0x00 0x00 <type> <ndim>`` and ``ndim`` big-endian 32-bit
-    sizes; then the data. The result is a native-endian array of that shape.
+    sizes; then the data. The result is a native-endian array of that shape. The header is
+    checked before the data is read, and no more than the data it declares (plus one byte, to
+    notice extra data) is read or decompressed.
 
     Raises:
-        DataError: a wrong magic number, an unknown type, or a data size that does not match
-            the header (a truncated file or extra bytes); the message names the file.
+        DataError: a wrong magic number, an unknown type, a number of dimensions outside 1 to
+            :data:`MAX_IDX_DIMS`, or a data size that does not match the header (a truncated
+            file or extra bytes); the message names the file.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        magic = int.from_bytes(data[:4], "big")
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror})") from None
+    with f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        if not gzipped:
+            return _read_idx(path, f, path.stat().st_size)
+        try:
+            with gzip.GzipFile(fileobj=f) as stream:
+                return _read_idx(path, stream, None)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise DataError(f"{path}: the gzip data is truncated or damaged ({exc})") from None
+
+
+def _read_idx(path: Path, stream: BinaryIO, size: int | None) -> np.ndarray:
+    """The array in ``stream``; ``size`` is the file's size when it is not compressed."""
+    head = _read_up_to(stream, 4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        magic = int.from_bytes(head[:4], "big")
         raise DataError(
             f"{path}: not an IDX file (magic number {magic:#010x}; IDX files start with "
             "0x0000 then a type byte and the number of dimensions)"
         )
-    type_code, ndim = data[2], data[3]
+    type_code, ndim = head[2], head[3]
     if type_code not in _IDX_TYPES:
         raise DataError(f"{path}: unknown IDX data type {type_code:#04x}")
+    if not 1 <= ndim <= MAX_IDX_DIMS:
+        raise DataError(
+            f"{path}: the IDX header declares {ndim} dimensions; expected 1 to {MAX_IDX_DIMS}"
+        )
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path}: truncated header ({len(data)} bytes, need {header})")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    sizes = _read_up_to(stream, 4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise DataError(f"{path}: truncated header ({4 + len(sizes)} bytes, need {header})")
+    shape = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(ndim))
     dtype = _IDX_TYPES[type_code]
+    if math.prod(s or 1 for s in shape) * dtype.itemsize >= 2**63:
+        raise DataError(
+            f"{path}: the IDX header's sizes {' x '.join(map(str, shape))} describe an array "
+            "too large to exist"
+        )
     expected = math.prod(shape) * dtype.itemsize
-    found = len(data) - header
+    # An uncompressed file's size says everything before any data is read.
+    data = _read_up_to(stream, expected + 1) if size is None or size == header + expected else b""
+    found = len(data) if size is None else size - header
     if found != expected:
         what = "truncated" if found < expected else "longer than its header says"
+        exact = f"{found:,}" if size is not None or found < expected else f"more than {expected:,}"
         raise DataError(
             f"{path}: file is {what}: the header says {' x '.join(map(str, shape))} values "
-            f"({expected:,} bytes of data), found {found:,} bytes"
+            f"({expected:,} bytes of data), found {exact} bytes"
         )
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))
 
 

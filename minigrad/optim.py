@@ -9,26 +9,34 @@ writes fresh gradients instead of adding to old ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.arguments import fraction, non_negative
+from minigrad.arguments import boolean, fraction, integer, non_negative, show
 from minigrad.errors import ArgumentError, CheckpointError
 from minigrad.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "Optimizer"]
+
+Check = Callable[[str, str, Any], Any]  # (where, argument, value) -> the value, or raise
 
 
 class Optimizer:
     """Base class: holds the parameter list (built once), the hyperparameters and the state.
 
     ``state[i]`` is a dict of arrays and numbers for parameter ``i`` (in the order given).
+    A subclass declares its hyperparameters and its per-parameter state with their checks, so
+    that the constructor, ``load_state_dict`` and a checkpoint all check them the same way.
     """
 
-    #: The hyperparameters a subclass takes, in order; ``state_dict`` stores them.
-    hyper: tuple[str, ...] = ()
+    #: Each hyperparameter and its check, in order; ``state_dict`` stores them.
+    hyper: ClassVar[dict[str, Check]] = {}
+    #: Each per-parameter state number and its check (e.g. Adam's ``step``).
+    state_scalars: ClassVar[dict[str, Check]] = {}
+    #: Each per-parameter state array (of the parameter's shape) and its least value, if any.
+    state_arrays: ClassVar[dict[str, float | None]] = {}
 
     def __init__(self, params: Iterable[Tensor], **hyper: Any) -> None:
         name = type(self).__name__
@@ -51,8 +59,40 @@ class Optimizer:
                 )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ArgumentError(f"{name}: a parameter appears more than once in the list")
-        self.defaults: dict[str, Any] = hyper
+        self.defaults: dict[str, Any] = self.check_hyper(hyper, name)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    @classmethod
+    def check_hyper(cls, hyper: Mapping[str, Any], where: str, prefix: str = "") -> dict[str, Any]:
+        """``hyper`` checked against :attr:`hyper` and normalised (numbers become floats).
+
+        A subclass that declares no :attr:`hyper` table keeps its settings as given.
+
+        Raises:
+            ArgumentError: an unknown, missing or bad value; the message is
+                ``"<where>: <prefix><name> ..."`` (``"SGD: lr must be a number >= 0, ..."``).
+        """
+        at = f"{where}: {prefix}" if where else prefix
+        if not isinstance(hyper, Mapping):
+            raise ArgumentError(f"{at}the hyperparameters must be a table, got {show(hyper)}")
+        if not cls.hyper:
+            return dict(hyper)
+        for key in hyper:
+            if key not in cls.hyper:
+                raise ArgumentError(
+                    f"{at}{show(key)} is not a hyperparameter of {cls.__name__} "
+                    f"(expected: {', '.join(cls.hyper)})"
+                )
+        missing = [key for key in cls.hyper if key not in hyper]
+        if missing:
+            raise ArgumentError(f"{at}{missing[0]} is missing")
+        out = {key: check(where, prefix + key, hyper[key]) for key, check in cls.hyper.items()}
+        cls._check_together(out, at)
+        return out
+
+    @classmethod
+    def _check_together(cls, hyper: dict[str, Any], at: str) -> None:
+        """Rules between hyperparameters (each one alone is already checked)."""
 
     def __getattr__(self, name: str) -> Any:
         defaults = self.__dict__.get("defaults", {})
@@ -67,7 +107,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self.defaults["lr"] = non_negative(type(self).__name__, "lr", value)
+        self.defaults = self.check_hyper({**self.defaults, "lr": value}, type(self).__name__)
 
     def _decayed_grads(self, weight_decay: float) -> Iterator[tuple[Tensor, dict[str, Any], Any]]:
         """``(parameter, its state, g)`` for each parameter with a gradient, where
@@ -97,38 +137,128 @@ class Optimizer:
             ],
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (for the same parameters, in order)."""
+    def check_state_dict(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``state`` against this optimiser without changing anything, and return it as
+        :meth:`load_state_dict` would set it (hyperparameters not in it keep their values).
+
+        Each parameter's state is either empty (not stepped yet) or holds exactly the
+        optimiser's entries: numbers of the right type and range, and finite arrays of the
+        parameter's shape (cast to its dtype).
+
+        Raises:
+            CheckpointError: the message names the optimiser, the entry and the problem.
+        """
         name = type(self).__name__
+        where = f"{name}.load_state_dict:"
+        if not isinstance(state, Mapping):
+            raise CheckpointError(f"{where} the state must be a dict, got {show(state)}")
         if state.get("type", name) != name:
-            raise CheckpointError(f"{name}.load_state_dict: the state is from {state['type']}")
-        per_param = state["state"]
+            kind = state["type"]
+            shown = show(kind)[1:-1] if isinstance(kind, str) else show(kind)
+            raise CheckpointError(f"{where} the state is from {shown}")
+        hyper = state.get("hyper", {})
+        if not isinstance(hyper, Mapping):
+            raise CheckpointError(f"{where} 'hyper' must be a dict, got {show(hyper)}")
+        try:
+            hyper = self.check_hyper({**self.defaults, **hyper}, where[:-1], "hyperparameter ")
+        except ArgumentError as exc:
+            raise CheckpointError(str(exc)) from None
+        per_param = state.get("state")
+        if not isinstance(per_param, (list, tuple)):
+            raise CheckpointError(f"{where} 'state' must be a list, got {show(per_param)}")
         if len(per_param) != len(self.params):
             raise CheckpointError(
-                f"{name}.load_state_dict: the state has {len(per_param)} parameters, "
+                f"{where} the state has {len(per_param)} parameters, "
                 f"this optimiser has {len(self.params)}"
             )
-        for i, (s, p) in enumerate(zip(per_param, self.params, strict=True)):
-            for key, value in s.items():
-                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
-                    raise CheckpointError(
-                        f"{name}.load_state_dict: state {key!r} of parameter {i} ({p.name}) "
-                        f"has shape {value.shape}, the parameter has {p.data.shape}"
-                    )
-                if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
-                    raise CheckpointError(
-                        f"{name}.load_state_dict: state {key!r} of parameter {i} ({p.name}) "
-                        f"has dtype {value.dtype}; expected numbers"
-                    )
-        self.defaults.update(state.get("hyper", {}))
-        self.state = [
-            {k: (v.astype(p.data.dtype) if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-            for s, p in zip(per_param, self.params, strict=True)
+        checked = [
+            self._check_param_state(s, p, i)
+            for i, (s, p) in enumerate(zip(per_param, self.params, strict=True))
         ]
+        return {"type": name, "hyper": hyper, "state": checked}
+
+    def _check_param_state(self, s: Any, p: Tensor, i: int) -> dict[str, Any]:
+        name = type(self).__name__
+        where = f"{name}.load_state_dict: state"
+        of = f"of parameter {i}" + (f" ({p.name})" if p.name else "")
+        if not isinstance(s, Mapping):
+            raise CheckpointError(f"{where} {of} must be a dict, got {show(s)}")
+        keys = {**self.state_scalars, **self.state_arrays}
+        if s and set(s) != set(keys):
+            unknown = [k for k in s if k not in keys]
+            problem = (
+                f"holds the unknown entry {show(unknown[0])}"
+                if unknown
+                else f"lacks {', '.join(repr(k) for k in keys if k not in s)}"
+            )
+            raise CheckpointError(
+                f"{where} {of} {problem} (expected nothing, or all of: {', '.join(keys)})"
+            )
+        out: dict[str, Any] = {}
+        for key, check in self.state_scalars.items():
+            if key in s:
+                try:
+                    out[key] = check(f"{name}.load_state_dict", f"state {key!r} {of}", s[key])
+                except ArgumentError as exc:
+                    raise CheckpointError(str(exc)) from None
+        for key, least in self.state_arrays.items():
+            if key not in s:
+                continue
+            value = s[key]
+            if not isinstance(value, np.ndarray) or value.shape != p.data.shape:
+                got = value.shape if isinstance(value, np.ndarray) else show(value)
+                raise CheckpointError(
+                    f"{where} {key!r} {of} has shape {got}, the parameter has {p.data.shape}"
+                )
+            if value.dtype.kind not in "fiub":
+                raise CheckpointError(
+                    f"{where} {key!r} {of} has dtype {value.dtype}; expected numbers"
+                )
+            with np.errstate(over="ignore", invalid="ignore"):
+                value = value.astype(p.data.dtype)
+            if not np.isfinite(value).all() or (least is not None and (value < least).any()):
+                bound = "" if least is None else f" and >= {least:g}"
+                raise CheckpointError(
+                    f"{where} {key!r} {of} must hold finite numbers{bound} "
+                    f"(in {p.data.dtype}); it holds {_first_bad(value, least)}"
+                )
+            out[key] = value
+        return out
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (for the same parameters, in order).
+
+        Everything is checked (:meth:`check_state_dict`) before anything changes, so a state
+        that does not fit leaves the optimiser as it was.
+        """
+        checked = self.check_state_dict(state)
+        self.defaults, self.state = checked["hyper"], checked["state"]
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
+
+
+def _first_bad(value: np.ndarray, least: float | None) -> str:
+    bad = ~np.isfinite(value) if least is None else ~np.isfinite(value) | (value < least)
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{value[index]} at {list(index)}"
+
+
+def _rate(where: str, argument: str, value: Any) -> float:
+    return non_negative(where, argument, value, finite=True)
+
+
+def _betas(where: str, argument: str, value: Any) -> list[float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        subject = f"{where}: {argument}" if where else argument
+        what = f"{subject} must be a pair of numbers in [0, 1)"
+        raise ArgumentError(f"{what}, got {show(value)} ({type(value).__name__})")
+    return [fraction(where, argument, b) for b in value]
+
+
+def _step(where: str, argument: str, value: Any) -> int:
+    return integer(where, argument, value, 1)
 
 
 class SGD(Optimizer):
@@ -151,7 +281,13 @@ class SGD(Optimizer):
     array([0.8, 1.6])
     """
 
-    hyper = ("lr", "momentum", "weight_decay", "nesterov")
+    hyper: ClassVar[dict[str, Check]] = {
+        "lr": _rate,
+        "momentum": _rate,
+        "weight_decay": _rate,
+        "nesterov": boolean,
+    }
+    state_arrays: ClassVar[dict[str, float | None]] = {"momentum_buffer": None}
 
     def __init__(
         self,
@@ -161,14 +297,14 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        lr = non_negative("SGD", "lr", lr)
-        momentum = non_negative("SGD", "momentum", momentum)
-        weight_decay = non_negative("SGD", "weight_decay", weight_decay)
-        if nesterov and momentum == 0:
-            raise ArgumentError("SGD: nesterov=True needs momentum > 0")
         super().__init__(
-            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=bool(nesterov)
+            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov
         )
+
+    @classmethod
+    def _check_together(cls, hyper: dict[str, Any], at: str) -> None:
+        if hyper["nesterov"] and hyper["momentum"] == 0:
+            raise ArgumentError(f"{at}nesterov=True needs momentum > 0")
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
@@ -208,7 +344,14 @@ class Adam(Optimizer):
     array([ 0.9, -1.1])
     """
 
-    hyper = ("lr", "betas", "eps", "weight_decay")
+    hyper: ClassVar[dict[str, Check]] = {
+        "lr": _rate,
+        "betas": _betas,
+        "eps": _rate,
+        "weight_decay": _rate,
+    }
+    state_scalars: ClassVar[dict[str, Check]] = {"step": _step}
+    state_arrays: ClassVar[dict[str, float | None]] = {"exp_avg": None, "exp_avg_sq": 0.0}
 
     def __init__(
         self,
@@ -218,11 +361,7 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        lr = non_negative("Adam", "lr", lr)
-        b1, b2 = (fraction("Adam", "betas", b) for b in betas)
-        eps = non_negative("Adam", "eps", eps)
-        weight_decay = non_negative("Adam", "weight_decay", weight_decay)
-        super().__init__(params, lr=lr, betas=[b1, b2], eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""

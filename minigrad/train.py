@@ -572,7 +572,7 @@ def run(
         val = (val[0].astype(dtype, copy=False), val[1])
 
     name = net.spec["name"]
-    folder = Path(out if out is not None else Path("runs") / name)
+    folder = Path(out if out is not None else Path("runs") / nn.folder_name(net.spec))
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "model": source,

@@ -209,3 +209,58 @@ def test_fractions_and_rates(value) -> None:
     else:
         with pytest.raises(ArgumentRangeError, match="f: lr must be a number >= 0"):
             arguments.non_negative("f", "lr", value)
+
+
+# ----------------------------------------------------------------------------- values from files
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (10**5000, "<an integer of 5,001 digits>"),
+        (-(10**4999), "<an integer of 5,000 digits>"),
+        ("x" * 1000, "'" + "x" * 37 + "..." + "x" * 38 + "'"),
+        (list(range(1000)), "[0, 1, 2, 3, 4, 5, 6, 7, ...]"),
+        ([[[[[1]]]]], "[[[[...]]]]"),
+        (3, "3"),
+        ("lr", "'lr'"),
+    ],
+    ids=["5001 digits", "negative 5000 digits", "long string", "long list", "deep", "int", "str"],
+)
+def test_a_message_describes_any_value_briefly(value, shown) -> None:
+    assert arguments.show(value) == shown
+    with pytest.raises(ArgumentError) as info:
+        arguments.integer("f", "n", [value] if isinstance(value, int) else value)
+    assert len(str(info.value)) < 200
+
+
+def test_a_nesting_deeper_than_python_can_repr_is_described() -> None:
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(
+        ArgumentError, match=r"f: n must be an int, got \[\[\[\[\.\.\.\]\]\]\] \(list\)"
+    ):
+        arguments.integer("f", "n", deep)
+
+
+def test_maxima_finite_rates_and_printable_text() -> None:
+    assert arguments.integer("f", "n", 5, 1, maximum=5) == 5
+    with pytest.raises(ArgumentRangeError, match="f: n must be an int from 1 to 5, got 6"):
+        arguments.integer("f", "n", 6, 1, maximum=5)
+    with pytest.raises(ArgumentRangeError, match="must be an integer <= 9, got 10"):
+        arguments.positive_int("f", "n", 10, maximum=9, text=True)
+    with pytest.raises(ArgumentRangeError, match=r"f: k must be <= 9, got \[3, 10\]"):
+        arguments.int_or_pair("f", "k", [3, 10], 1, maximum=9)
+    assert arguments.non_negative("f", "lr", float("inf")) == float("inf")
+    with pytest.raises(ArgumentRangeError, match="f: lr must be a finite number, got inf"):
+        arguments.non_negative("f", "lr", float("inf"), finite=True)
+    with pytest.raises(ArgumentRangeError, match="f: lr must be a finite number"):
+        arguments.non_negative("f", "lr", 10**400)
+    assert arguments.text("f", "name", "seed_cnn", 10) == "seed_cnn"
+    assert arguments.text("f", "d", "two\nlines", 10, lines=True) == "two\nlines"
+    for bad in ("\x1b[2J", "two\nlines", "x" * 11):
+        with pytest.raises(ArgumentRangeError, match="at most 10 printable characters"):
+            arguments.text("f", "name", bad, 10)
+    with pytest.raises(ArgumentError, match="got 3 \\(int\\)"):
+        arguments.text("f", "name", 3, 10)

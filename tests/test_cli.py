@@ -297,6 +297,37 @@ def test_train_a_float64_spec(tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr
 
 
+def test_a_spec_name_never_writes_outside_the_output_folder(tmp_path):
+    """The name is a label; it becomes the default folder runs/<name> only when it is a safe
+    file name, so '../../escaped' cannot make train write anywhere else."""
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    spec = work / "escape.toml"
+    spec.write_text(
+        Path(SEED_CNN).read_text().replace('name = "seed_cnn"', 'name = "../../escaped"')
+    )
+    args = ("train", "--model", spec, "--epochs", "1", "--limit", "20", "--no-plots", "--quiet")
+    result = minigrad(*args, cwd=work)
+    assert_one_line_error(result, "'../../escaped' cannot be used as a folder name")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "escape.toml"]
+    chosen = minigrad(*args, "--out", work / "run", cwd=work)
+    assert chosen.returncode == 0, chosen.stderr
+    assert (work / "run" / "checkpoint.npz").is_file()
+    assert not (tmp_path / "escaped").exists()
+
+
+def test_summary_of_a_huge_spec_allocates_no_weights(tmp_path):
+    """Shape inference alone: 4 billion parameters are counted, not built."""
+    spec = tmp_path / "huge.toml"
+    spec.write_text(
+        'name = "huge"\ninput_shape = [1, 32768, 32768]\n'
+        '[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Linear"\nout_features = 3\n'
+    )
+    result = minigrad("summary", spec)
+    assert result.returncode == 0, result.stderr
+    assert "total params: 3,221,225,475" in result.stdout
+
+
 RESNET_MINI = str(ROOT / "models" / "resnet_mini.toml")
 
 

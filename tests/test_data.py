@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import re
 import threading
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from minigrad import data
 from minigrad.errors import DataError
+from tests.memory import peak_memory
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -255,3 +257,66 @@ def test_data_loader_bad_arguments():
         data.DataLoader(np.zeros(2), np.zeros(3))
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         data.DataLoader(np.zeros(2), np.zeros(2), batch_size=0)
+
+
+# ----------------------------------------------------------------------------- hostile IDX files
+
+
+def header(code, shape):
+    return bytes([0, 0, code, len(shape)]) + b"".join(int(n).to_bytes(4, "big") for n in shape)
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (
+            header(0x08, [1] * 65) + b"\x00",
+            "the IDX header declares 65 dimensions; expected 1 to 16",
+        ),
+        (header(0x08, [1] * 17) + b"\x00", "declares 17 dimensions"),
+        (header(0x08, []) + b"\x00", "declares 0 dimensions"),
+        (bytes([0, 0, 0x08, 255]), "declares 255 dimensions"),
+        (
+            header(0x0E, [2**32 - 1] * 3) + b"\x00" * 8,
+            r"the IDX header's sizes 4294967295 x 4294967295 x 4294967295 describe an array too large",
+        ),
+    ],
+    ids=[
+        "65 dimensions",
+        "17 dimensions",
+        "0 dimensions",
+        "255 dimensions, no sizes",
+        "huge sizes",
+    ],
+)
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_hostile_idx_header_is_a_data_error(tmp_path, raw, message, gz):
+    path = tmp_path / "x-idx1-ubyte"
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    with pytest.raises(DataError, match=f"{path}: .*{message}"):
+        data.read_idx(path)
+
+
+def test_a_gzipped_idx_file_is_read_no_further_than_its_header_says(tmp_path):
+    """10 labels then 64 MiB of zeros: refused after reading 11 bytes of data, not 64 MiB."""
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(header(0x08, [10]) + bytes(10))
+        block = bytes(1 << 20)
+        for _ in range(64):
+            f.write(block)
+    assert path.stat().st_size < 1 << 20
+    peak, error = peak_memory(lambda: data.read_idx(path))
+    assert isinstance(error, DataError)
+    assert re.search(r"longer than its header says: .*found more than 10 bytes", str(error))
+    assert peak < 1 << 20, f"{peak:,} bytes"
+
+
+def test_an_uncompressed_idx_file_of_the_wrong_size_is_refused_before_reading(tmp_path):
+    path = tmp_path / "labels-idx1-ubyte"
+    with path.open("wb") as f:
+        f.write(header(0x08, [10]) + bytes(10))
+        f.truncate(64 << 20)  # a sparse file: 64 MiB long, nothing on disk
+    peak, error = peak_memory(lambda: data.read_idx(path))
+    assert isinstance(error, DataError) and "found 67,108,856 bytes" in str(error)
+    assert peak < 1 << 20, f"{peak:,} bytes"

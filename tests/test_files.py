@@ -6,6 +6,8 @@
 * Loading never unpickles: a crafted ``.npz`` holding an object array is refused, and the
   pickle inside it never runs.
 * A model spec is data: no string in it is ever evaluated, and only the known layer types exist.
+* Every value read from a file is checked for type, range and depth before use, and each kind
+  of hostile file is a documented error (``FILE_CASES``, listed in docs/errors.md).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pickle
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,14 @@ import minigrad
 from minigrad import nn
 from minigrad.checkpoint import load_checkpoint, save_checkpoint
 from minigrad.data import read_idx
-from minigrad.errors import CheckpointError, DataError, SpecError
-from minigrad.optim import SGD
+from minigrad.errors import (
+    ArgumentError,
+    CheckpointError,
+    DataError,
+    MinigradError,
+    SpecError,
+)
+from minigrad.optim import SGD, Adam
 
 ROOT = Path(__file__).parent.parent
 SPEC = {
@@ -467,3 +476,222 @@ def test_a_checkpoint_with_non_numeric_optimiser_state_is_refused(
     checkpoint = load_checkpoint(path)
     with pytest.raises(CheckpointError, match="has dtype <U1; expected numbers"):
         checkpoint.build_optimizer(checkpoint.build_model())
+
+
+# ----------------------------------------------------------------------------- hostile values
+# One case per class of hostile file; docs/errors.md lists each with the message minigrad
+# prints (the path left out).
+
+
+def checkpoint_with(tmp: Path, edit: Any = None, raw: tuple[str, str] | None = None) -> Path:
+    """A checkpoint of the tiny model with Adam state; ``edit(meta, arrays)`` changes it and
+    ``raw`` = (field, JSON text) writes a top-level field as raw JSON."""
+    model = nn.from_spec(SPEC, seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    x = np.ones((1, 1, 4, 4), np.float32)
+    minigrad.cross_entropy(model(x), np.array([1])).backward()
+    opt.step()
+    path = save_checkpoint(tmp / "model.npz", model, opt, epoch=1)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    if edit is not None:
+        edit(meta, arrays)
+    text = json.dumps(meta)
+    if raw is not None:
+        text = text.replace(f'"{raw[0]}": {json.dumps(meta[raw[0]])}', f'"{raw[0]}": {raw[1]}')
+    path.write_bytes(npz(meta=np.array(text), **arrays))
+    return path
+
+
+def set_in(*keys: Any) -> Any:
+    *path, value = keys
+
+    def edit(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        target = meta
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return edit
+
+
+def restore_into_sgd(tmp: Path) -> None:
+    checkpoint = load_checkpoint(checkpoint_with(tmp))
+    model = nn.from_spec(SPEC, seed=1)
+    checkpoint.restore(model, SGD(model.parameters(), lr=0.1))
+
+
+def restore_nan_state(tmp: Path) -> None:
+    checkpoint = load_checkpoint(checkpoint_with(tmp))
+    checkpoint.optimizer["state"][1]["exp_avg_sq"] = np.full(3, np.nan, np.float32)
+    model = nn.from_spec(SPEC, seed=1)
+    checkpoint.restore(model, Adam(model.parameters()))
+
+
+def member_too_long(tmp: Path) -> None:
+    path = checkpoint_with(tmp)
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    weight = io.BytesIO()
+    np.lib.format.write_array(weight, contents.pop("param:1.weight"))
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in contents.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, value)
+            archive.writestr(key + ".npy", buffer.getvalue())
+        archive.writestr("param:1.weight.npy", weight.getvalue() + bytes(1000))
+    load_checkpoint(path)
+
+
+def spec_file(tmp: Path, text: str) -> None:
+    path = tmp / "model.toml"
+    path.write_text(text)
+    nn.from_spec(path)
+
+
+def idx_file(tmp: Path, raw: bytes, gz: bool = False) -> None:
+    path = tmp / ("labels-idx1-ubyte" + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    read_idx(path)
+
+
+def nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+TINY_LAYERS = [{"type": "Flatten"}]
+FILE_CASES: list[tuple[str, Any, type[MinigradError]]] = [
+    (
+        "a checkpoint's number is infinite",
+        lambda tmp: load_checkpoint(checkpoint_with(tmp, raw=("epoch", "Infinity"))),
+        CheckpointError,
+    ),
+    (
+        "a checkpoint's integer has 5,000 digits",
+        lambda tmp: load_checkpoint(checkpoint_with(tmp, raw=("epoch", "9" * 5000))),
+        CheckpointError,
+    ),
+    (
+        "a checkpoint's metadata nests 100,000 deep",
+        lambda tmp: load_checkpoint(
+            checkpoint_with(tmp, raw=("extra", "[" * 100_000 + "]" * 100_000))
+        ),
+        CheckpointError,
+    ),
+    (
+        "a checkpoint's setting is out of range",
+        lambda tmp: load_checkpoint(checkpoint_with(tmp, set_in("optimizer", "hyper", "lr", -1))),
+        CheckpointError,
+    ),
+    (
+        "a checkpoint's step is not a number",
+        lambda tmp: load_checkpoint(
+            checkpoint_with(tmp, set_in("optimizer", "scalars", 0, "step", "one"))
+        ),
+        CheckpointError,
+    ),
+    (
+        "a checkpoint's array is not what its spec declares",
+        lambda tmp: load_checkpoint(
+            checkpoint_with(
+                tmp,
+                lambda meta, arrays: arrays.update(
+                    {"param:1.weight": np.zeros((3, 17), np.float32)}
+                ),
+            )
+        ),
+        CheckpointError,
+    ),
+    ("a checkpoint's array is longer than its header says", member_too_long, CheckpointError),
+    ("restoring into another optimiser", restore_into_sgd, CheckpointError),
+    ("restoring optimiser state that is not finite", restore_nan_state, CheckpointError),
+    (
+        "a spec nests too deep",
+        lambda tmp: nn.validate_spec(
+            {
+                **SPEC,
+                "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": nested(40)}],
+            }
+        ),
+        SpecError,
+    ),
+    (
+        "a spec gives a size of 5,000 digits",
+        lambda tmp: nn.validate_spec(
+            {**SPEC, "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 10**5000}]}
+        ),
+        SpecError,
+    ),
+    (
+        "a spec declares too many parameters",
+        lambda tmp: nn.validate_spec(
+            {
+                "name": "huge",
+                "input_shape": [3, 4096, 4096],
+                "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 100}],
+            }
+        ),
+        SpecError,
+    ),
+    (
+        "a spec's name holds a control character",
+        lambda tmp: nn.validate_spec({**SPEC, "name": "\x1b[2J"}),
+        SpecError,
+    ),
+    (
+        "a spec's name is a path",
+        lambda tmp: nn.folder_name({**SPEC, "name": "../../x"}),
+        SpecError,
+    ),
+    (
+        "a spec file is larger than 1 MiB",
+        lambda tmp: spec_file(tmp, "#" * (2 << 20)),
+        SpecError,
+    ),
+    (
+        "a spec file nests arrays 5,000 deep",
+        lambda tmp: spec_file(tmp, "x = " + "[" * 5000 + "]" * 5000),
+        SpecError,
+    ),
+    (
+        "an IDX header declares 65 dimensions",
+        lambda tmp: idx_file(tmp, bytes([0, 0, 8, 65]) + bytes(4 * 65) + b"\x00"),
+        DataError,
+    ),
+    (
+        "a gzipped IDX file goes on past its data",
+        lambda tmp: idx_file(tmp, bytes([0, 0, 8, 1, 0, 0, 0, 10]) + bytes(10_000), gz=True),
+        DataError,
+    ),
+    (
+        "a checkpoint that could not be loaded is not saved",
+        lambda tmp: save_checkpoint(
+            tmp / "model.npz", nn.from_spec(SPEC), history=[{"val_loss": float("nan")}]
+        ),
+        ArgumentError,
+    ),
+]
+
+
+def _message(tmp: Path, case: Any) -> str:
+    _, make, error = case
+    with pytest.raises(error) as info:
+        make(tmp)
+    return str(info.value).replace(str(tmp) + os.sep, "")
+
+
+@pytest.mark.parametrize("case", FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_each_hostile_file_is_a_documented_error(tmp_path: Path, case: Any) -> None:
+    """The row of docs/errors.md names the error class and shows exactly this message."""
+    message = _message(tmp_path, case)
+    page = (ROOT / "docs" / "errors.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith(f"| {case[0]} |")]
+    assert len(rows) == 1, f"docs/errors.md does not list {case[0]!r}"
+    _, error, shown = (cell.strip().strip("`") for cell in rows[0].strip("|").split(" | "))
+    assert error == case[2].__name__
+    assert shown == message
+    assert len(message) < 400

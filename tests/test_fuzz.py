@@ -10,6 +10,11 @@
    wrong ranks), and demands that the call either works or raises a documented
    :class:`~minigrad.MinigradError` (never a bare NumPy message or a crash), and that backward
    through whatever worked works too.
+3. The file tests write checkpoints, specs and IDX files that are damaged (cut, bit-flipped)
+   or that parse but hold hostile values anywhere (wrong types, NaN, infinities, integers of
+   thousands of digits, nesting thousands deep, wrong shapes and dtypes, extra or missing
+   members, IDX headers of any type, rank and size) and demand the file's own minigrad error,
+   and that a failed restore leaves the model and the optimiser as they were.
 
 The number of examples comes from the hypothesis profile (``HYPOTHESIS_PROFILE``: dev, ci, long).
 """
@@ -17,6 +22,7 @@ The number of examples comes from the hypothesis profile (``HYPOTHESIS_PROFILE``
 from __future__ import annotations
 
 import contextlib
+import json
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -683,3 +689,285 @@ def test_malformed_spec_files_raise_only_spec_errors(tmp_path_factory: Any, text
         path.write_bytes(text)
     with contextlib.suppress(SpecError):
         nn.from_spec(path)
+
+
+# ----------------------------------------------------------------------------- hostile values
+# Files that parse but hold hostile values at any place: wrong types, huge, infinite or NaN
+# numbers, integers of thousands of digits, nesting thousands deep, wrong shapes and dtypes,
+# extra or missing members. Each load either works or raises the file's own minigrad error,
+# and a restore that fails leaves the model and the optimiser as they were.
+
+
+def _deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def _nested(levels: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+#: JSON text for a hostile value (written into the file as is, so NaN and 1e999 stay raw).
+hostile_json = st.one_of(
+    st.sampled_from(
+        ["Infinity", "-Infinity", "NaN", "1e999", "-1e999", "null", "true", "[]", "{}"]
+    ),
+    st.integers(19, 6000).map(lambda n: "9" * n),
+    st.integers(20, 3000).map(_deep),
+    st.integers(-(2**70), 2**70).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.text(max_size=12).map(json.dumps),
+    json_values.map(json.dumps),
+)
+
+_FUZZ_SPEC = {
+    "name": "tiny",
+    "input_shape": [1, 3, 3],
+    "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 2}],
+}
+META_PATHS = [
+    ("epoch",),
+    ("version",),
+    ("spec",),
+    ("spec", "name"),
+    ("spec", "description"),
+    ("spec", "input_shape"),
+    ("spec", "input_shape", 1),
+    ("spec", "dtype"),
+    ("spec", "layers"),
+    ("spec", "layers", 1),
+    ("spec", "layers", 1, "out_features"),
+    ("spec", "layers", 1, "in_features"),
+    ("spec", "layers", 1, "bias"),
+    ("optimizer",),
+    ("optimizer", "type"),
+    ("optimizer", "hyper"),
+    ("optimizer", "hyper", "lr"),
+    ("optimizer", "hyper", "betas"),
+    ("optimizer", "hyper", "betas", 0),
+    ("optimizer", "hyper", "eps"),
+    ("optimizer", "scalars"),
+    ("optimizer", "scalars", 0),
+    ("optimizer", "scalars", 1, "step"),
+    ("history",),
+    ("history", 0),
+    ("extra",),
+    ("extra", "dataset"),
+]
+
+
+def _full(dtype: str, shape: list[int], value: float) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e30 as float16 is meant to be inf
+        return np.full(shape, value if dtype[0] in "fc" else 1, dtype=dtype)
+
+
+hostile_arrays = st.one_of(
+    st.just(None),  # the member is left out
+    st.tuples(
+        st.sampled_from(["f2", "f4", "f8", "i1", "u8", "?", "U2", "c8", "M8[s]"]),
+        st.lists(st.integers(0, 20), max_size=3),
+        st.sampled_from([0.0, np.nan, np.inf, -1.0, 1e30]),
+    ).map(lambda t: _full(*t)),
+)
+MEMBERS = ["param:1.weight", "param:1.bias", "optim:0:exp_avg", "optim:1:exp_avg_sq", "extra"]
+
+
+_VALID: list[tuple[dict[str, Any], dict[str, np.ndarray]]] = []
+
+
+def _valid_checkpoint() -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and arrays of a valid checkpoint of a tiny model with Adam state."""
+    if not _VALID:
+        import tempfile
+        from pathlib import Path
+
+        from minigrad import nn, optim
+        from minigrad.checkpoint import save_checkpoint
+
+        model = nn.from_spec(_FUZZ_SPEC, seed=0)
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        minigrad.cross_entropy(model(np.ones((1, 1, 3, 3), np.float32)), [1]).backward()
+        opt.step()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = save_checkpoint(Path(tmp) / "c.npz", model, opt, epoch=1, history=[{"epoch": 1}])
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        _VALID.append((json.loads(str(arrays.pop("meta"))), arrays))
+    return _VALID[0]
+
+
+def _replace(meta: Any, path: tuple[Any, ...], marker: str) -> bool:
+    target = meta
+    for key in path[:-1]:
+        try:
+            target = target[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    key = path[-1]
+    if not isinstance(target, (dict, list)) or (
+        isinstance(target, list) and not (isinstance(key, int) and key < len(target))
+    ):
+        return False
+    target[key] = marker
+    return True
+
+
+def _state(model: Any, opt: Any) -> tuple[Any, ...]:
+    return (
+        {k: v.tobytes() for k, v in model.state_dict().items()},
+        json.dumps(opt.defaults),
+        [{k: np.asarray(v).tobytes() for k, v in s.items()} for s in opt.state],
+    )
+
+
+@given(
+    changes=st.lists(st.tuples(st.sampled_from(META_PATHS), hostile_json), max_size=3),
+    members=st.lists(st.tuples(st.sampled_from(MEMBERS), hostile_arrays), max_size=2),
+)
+def test_hostile_checkpoint_values_raise_only_checkpoint_errors(
+    tmp_path_factory: Any, changes: list[Any], members: list[Any]
+) -> None:
+    import copy
+
+    from minigrad import nn, optim
+    from minigrad.checkpoint import load_checkpoint
+    from minigrad.errors import CheckpointError
+
+    meta, arrays = copy.deepcopy(_valid_checkpoint())
+    tokens = {}
+    for n, (path, token) in enumerate(changes):
+        marker = f"@@{n}@@"
+        if _replace(meta, path, marker):
+            tokens[json.dumps(marker)] = token
+    text = json.dumps(meta)
+    for marker, token in tokens.items():
+        text = text.replace(marker, token)
+    for name, array in members:
+        if array is None:
+            arrays.pop(name, None)
+        else:
+            arrays[name] = array
+    path = tmp_path_factory.mktemp("hostile") / "c.npz"
+    np.savez(path, meta=np.array(text), **arrays)
+    try:
+        checkpoint = load_checkpoint(path)
+    except CheckpointError as exc:
+        assert str(path) in str(exc)
+        return
+    model = nn.from_spec(_FUZZ_SPEC, seed=1)
+    opt = optim.Adam(model.parameters(), lr=0.5)
+    before = _state(model, opt)
+    try:
+        checkpoint.restore(model, opt)
+    except CheckpointError:
+        assert _state(model, opt) == before  # a failed restore changes nothing
+    with contextlib.suppress(CheckpointError):
+        checkpoint.build_optimizer(checkpoint.build_model())
+
+
+#: Where a hostile value goes in a valid spec.
+SPEC_PATHS = [
+    ("name",),
+    ("description",),
+    ("input_shape",),
+    ("input_shape", 0),
+    ("input_shape", 2),
+    ("dtype",),
+    ("layers",),
+    ("layers", 0),
+    ("layers", 0, "type"),
+    ("layers", 0, "kernel_size"),
+    ("layers", 0, "out_channels"),
+    ("layers", 0, "stride"),
+    ("layers", 0, "padding"),
+    ("layers", 2, "start_axis"),
+    ("layers", 3, "out_features"),
+    ("layers", 3, "in_features"),
+    ("layers", 3, "bias"),
+    ("layers", 3, "init"),
+]
+hostile_values = st.one_of(
+    st.integers(-(2**80), 2**80),
+    st.integers(4000, 6000).map(lambda n: 10**n),
+    st.floats(),
+    st.text(max_size=12),
+    st.integers(30, 3000).map(_nested),
+    json_values,
+)
+
+
+@given(changes=st.lists(st.tuples(st.sampled_from(SPEC_PATHS), hostile_values), max_size=3))
+def test_hostile_spec_values_raise_only_spec_errors(changes: list[Any]) -> None:
+    """Any value anywhere in a spec: a SpecError, or a model whose inferred shapes are its own."""
+    import copy
+    import math
+
+    from minigrad import nn
+    from minigrad.errors import SpecError
+
+    spec = copy.deepcopy(
+        {
+            "name": "t",
+            "input_shape": [1, 6, 6],
+            "layers": [
+                {"type": "Conv2d", "out_channels": 2, "kernel_size": 3},
+                {"type": "ReLU"},
+                {"type": "Flatten"},
+                {"type": "Linear", "out_features": 3},
+            ],
+        }
+    )
+    for path, value in changes:
+        _replace(spec, path, value)
+    try:
+        normal = nn.validate_spec(spec)
+    except SpecError as exc:
+        assert len(str(exc)) < 1000
+        return
+    layers = nn.infer_shapes(normal)
+    if sum(math.prod(s) for layer in layers for s in layer.params.values()) > 10**6:
+        return
+    model = nn.from_spec(normal)
+    shape = tuple(normal["input_shape"])
+    for layer, info in zip(model, layers, strict=True):
+        shape = layer.output_shape(shape)
+        assert shape == info.output_shape
+        assert {k: v.shape for k, v in layer.state_dict().items()} == info.params
+
+
+@given(
+    code=st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF]),
+    dims=st.lists(st.integers(0, 6) | st.integers(0, 2**32 - 1), max_size=8)
+    | st.lists(st.integers(0, 1), min_size=15, max_size=70),
+    ndim_lie=st.integers(-2, 2),
+    extra=st.integers(-3, 3),
+    gz=st.booleans(),
+)
+def test_hostile_idx_headers_raise_only_data_errors(
+    tmp_path_factory: Any, code: int, dims: list[int], ndim_lie: int, extra: int, gz: bool
+) -> None:
+    """Any type, any number of dimensions (0 to 255), any sizes up to 2**32 - 1, data a few
+    bytes short or long: a DataError, or the array the header describes."""
+    import gzip
+    import math
+
+    from minigrad.data import read_idx
+    from minigrad.errors import DataError
+
+    ndim = min(max(len(dims) + ndim_lie, 0), 255)
+    header = bytes([0, 0, code, ndim]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    itemsize = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}.get(code, 1)
+    size = math.prod(dims) * itemsize
+    body = bytes(max(0, min(size, 1 << 16) + extra))
+    raw = header + body
+    path = tmp_path_factory.mktemp("idx") / "file-idx"
+    path.write_bytes(gzip.compress(raw, compresslevel=1) if gz else raw)
+    try:
+        array = read_idx(path)
+    except DataError as exc:
+        assert str(path) in str(exc)
+        return
+    if ndim == len(dims):  # a header that lies about its length is read as what it says
+        assert array.shape == tuple(dims) and array.nbytes == len(body)

@@ -194,3 +194,123 @@ def test_bad_arguments(make, message):
     w = minigrad.Tensor(np.ones(2), requires_grad=True)
     with pytest.raises((ValueError, TypeError), match=message):
         make([w])
+
+
+def adam_state():
+    w, _, loss = quadratic_problem()
+    opt = Adam([w], lr=0.1)
+    run(opt, w, loss, 2)
+    return w, opt, loss
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"hyper": {"lr": -1}}, "hyperparameter lr must be a number >= 0, got -1"),
+        ({"hyper": {"lr": float("nan")}}, "hyperparameter lr must be a number >= 0, got nan"),
+        ({"hyper": {"betas": (0.9, "x")}}, r"hyperparameter betas must be in \[0, 1\)"),
+        ({"hyper": {"eps": True}}, "hyperparameter eps must be a number >= 0, got True"),
+        ({"hyper": {"momentum": 0.9}}, "'momentum' is not a hyperparameter of Adam"),
+        ({"state": [{"step": "one"}]}, r"lacks 'exp_avg', 'exp_avg_sq'"),
+        ({"step": "one"}, "state 'step' of parameter 0 must be an int, got 'one'"),
+        ({"step": 0}, "state 'step' of parameter 0 must be an int >= 1, got 0"),
+        ({"exp_avg": np.zeros(3)}, r"'exp_avg' of parameter 0.* has shape \(3,\)"),
+        ({"exp_avg": [[0.0] * 2] * 3}, r"'exp_avg' of parameter 0.* has shape \[\["),
+        (
+            {"exp_avg_sq": np.full((3, 2), -1.0)},
+            r"finite numbers and >= 0 .*it holds -1.0 at \[0, 0\]",
+        ),
+        ({"exp_avg": np.full((3, 2), np.inf)}, "must hold finite numbers"),
+        ({"extra": 1}, "holds the unknown entry 'extra'"),
+        ({"state": "none"}, "'state' must be a list, got 'none'"),
+        ({"state": [3]}, "state of parameter 0.* must be a dict, got 3"),
+    ],
+    ids=[
+        "negative lr",
+        "nan lr",
+        "string beta",
+        "bool eps",
+        "SGD's setting",
+        "step only",
+        "step a string",
+        "step 0",
+        "wrong shape",
+        "a list",
+        "negative second moment",
+        "inf average",
+        "unknown entry",
+        "state a string",
+        "state of numbers",
+    ],
+)
+def test_load_state_dict_checks_everything_before_it_changes_anything(change, message):
+    w, opt, loss = adam_state()
+    state = opt.state_dict()
+    for key in ("hyper", "state"):
+        if key in change:
+            state[key] = (
+                {**state[key], **change[key]} if isinstance(change[key], dict) else change[key]
+            )
+    for key, value in change.items():
+        if key not in ("hyper", "state"):
+            state["state"][0][key] = value
+    before = opt.state_dict()
+    with pytest.raises(CheckpointError, match="Adam.load_state_dict: .*" + message):
+        opt.load_state_dict(state)
+    after = opt.state_dict()
+    assert after["hyper"] == before["hyper"]
+    for key, value in before["state"][0].items():
+        np.testing.assert_array_equal(after["state"][0][key], value)
+    run(opt, w, loss, 1)  # still works
+
+
+def test_a_loaded_state_resumes_exactly():
+    w, opt, loss = adam_state()
+    w2 = minigrad.Tensor(w.data.copy(), requires_grad=True)
+    opt2 = Adam([w2], lr=0.5)
+    opt2.load_state_dict(opt.state_dict())
+    assert opt2.lr == 0.1 and opt2.state[0]["step"] == 2
+    run(opt, w, loss, 1)
+
+    def loss2():
+        d = w2 - quadratic_problem()[1]
+        return minigrad.sum(d * d * d * d)
+
+    run(opt2, w2, loss2, 1)
+    np.testing.assert_array_equal(w.data, w2.data)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda ps: SGD(ps, lr=float("inf")), "SGD: lr must be a finite number, got inf"),
+        (
+            lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov="yes"),
+            "nesterov must be a bool",
+        ),
+        (
+            lambda ps: Adam(ps, betas="ab"),
+            r"Adam: betas must be a pair of numbers in \[0, 1\), got 'ab'",
+        ),
+        (lambda ps: Adam(ps, eps=10**400), "Adam: eps must be a finite number, got"),
+    ],
+    ids=["inf lr", "string nesterov", "string betas", "huge eps"],
+)
+def test_settings_are_checked_for_type_and_range(make, message):
+    w = minigrad.Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(minigrad.ArgumentError, match=message):
+        make([w])
+
+
+def test_an_optimiser_that_declares_no_settings_keeps_them_as_given():
+    class Plain(minigrad.optim.Optimizer):
+        def step(self):
+            for p in self.params:
+                if p.grad is not None:
+                    p.data -= self.defaults["lr"] * p.grad
+
+    w = minigrad.Tensor(np.ones(2), requires_grad=True)
+    opt = Plain([w], lr=0.5, schedule="cosine")
+    assert opt.defaults == {"lr": 0.5, "schedule": "cosine"}
+    opt.load_state_dict({"type": "Plain", "hyper": {"lr": 0.25}, "state": [{}]})
+    assert opt.lr == 0.25

@@ -34,7 +34,16 @@ from minigrad.nn.layers import (
     Tanh,
 )
 from minigrad.nn.module import Module, Parameter, Sequential
-from minigrad.nn.spec import LAYER_TYPES, from_spec, load_spec, validate_spec
+from minigrad.nn.spec import (
+    LAYER_TYPES,
+    LayerShapes,
+    folder_name,
+    from_spec,
+    infer_shapes,
+    load_spec,
+    state_shapes,
+    validate_spec,
+)
 from minigrad.nn.summary import Summary, summary
 
 __all__ = [
@@ -48,6 +57,7 @@ __all__ = [
     "Dropout",
     "Flatten",
     "Graph",
+    "LayerShapes",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
@@ -60,8 +70,11 @@ __all__ = [
     "Softmax",
     "Summary",
     "Tanh",
+    "folder_name",
     "from_spec",
+    "infer_shapes",
     "load_spec",
+    "state_shapes",
     "summary",
     "validate_spec",
 ]

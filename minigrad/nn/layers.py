@@ -324,6 +324,22 @@ class Sigmoid(_Pointwise):
         return minigrad.sigmoid(x)
 
 
+#: The input shapes (without the batch axis) each batch norm layer takes: ranks and wording.
+_NORM_INPUTS = {"BatchNorm1d": ((1, 2), "(C,) or (C, L)"), "BatchNorm2d": ((3,), "(C, H, W)")}
+
+
+def batch_norm_shape(layer: str, num_features: int, shape: Shape) -> Shape:
+    """The output shape of ``layer`` (``"BatchNorm1d"`` or ``"BatchNorm2d"``): its input shape,
+    once checked. Model specs infer with it too, without building the layer."""
+    ranks, accepts = _NORM_INPUTS[layer]
+    if len(shape) not in ranks or shape[0] != num_features:
+        raise ShapeError(
+            f"{layer} expects an input of shape {accepts} with C = {num_features} channels "
+            f"(without the batch axis), got {tuple(shape)}"
+        )
+    return tuple(shape)
+
+
 class _BatchNorm(Module):
     """Batch normalisation of ``num_features`` channels (axis 1), as PyTorch's ``BatchNorm*d``.
 
@@ -334,9 +350,6 @@ class _BatchNorm(Module):
     are saved with the parameters, under PyTorch's names. With
     ``track_running_stats=False`` there are no buffers and batch statistics are always used.
     """
-
-    #: The input shapes (without the batch axis) the layer takes, for messages.
-    _accepts: str = ""
 
     def __init__(
         self,
@@ -363,12 +376,8 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", np.ones(c, dt))
             self.register_buffer("num_batches_tracked", np.array(0, np.int64))
 
-    def _check_input(self, ndim: int, shape: Shape) -> None:
-        raise NotImplementedError
-
     def forward(self, x: Tensor | Any) -> Tensor:
-        shape = tuple(np.shape(x))
-        self._check_input(len(shape) - 1, shape[1:])
+        batch_norm_shape(type(self).__name__, self.num_features, tuple(np.shape(x))[1:])
         tracked = self.track_running_stats
         out = minigrad.batch_norm(
             x,
@@ -385,14 +394,7 @@ class _BatchNorm(Module):
         return out
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        self._check_input(len(input_shape), tuple(input_shape))
-        return tuple(input_shape)
-
-    def _fail(self, shape: Shape) -> ShapeError:
-        return ShapeError(
-            f"{type(self).__name__} expects an input of shape {self._accepts} with C = "
-            f"{self.num_features} channels (without the batch axis), got {tuple(shape)}"
-        )
+        return batch_norm_shape(type(self).__name__, self.num_features, tuple(input_shape))
 
     def extra_repr(self) -> str:
         return (
@@ -415,12 +417,6 @@ class BatchNorm1d(_BatchNorm):
            [ 1.,  1.,  1.]], dtype=float32), array([0.2, 0.4, 0.6], dtype=float32))
     """
 
-    _accepts = "(C,) or (C, L)"
-
-    def _check_input(self, ndim: int, shape: Shape) -> None:
-        if ndim not in (1, 2) or shape[0] != self.num_features:
-            raise self._fail(shape)
-
 
 class BatchNorm2d(_BatchNorm):
     """Batch norm over the channels of (N, C, H, W) images, per channel ``C``.
@@ -429,12 +425,6 @@ class BatchNorm2d(_BatchNorm):
     >>> nn.BatchNorm2d(8).output_shape((8, 6, 6))
     (8, 6, 6)
     """
-
-    _accepts = "(C, H, W)"
-
-    def _check_input(self, ndim: int, shape: Shape) -> None:
-        if ndim != 3 or shape[0] != self.num_features:
-            raise self._fail(shape)
 
 
 class Dropout(_Pointwise):
@@ -530,20 +520,44 @@ class Softmax(_AlongAxis):
         return minigrad.softmax(x, self.axis)
 
 
+def add_shape(*shapes: Shape) -> Shape:
+    """The output shape of ``Add``: the one shape all its inputs have (it never broadcasts)."""
+    if any(tuple(s) != tuple(shapes[0]) for s in shapes[1:]):
+        raise ShapeError(
+            "Add expects inputs of one shape (it does not broadcast), got "
+            + ", ".join(str(tuple(s)) for s in shapes)
+        )
+    return tuple(shapes[0])
+
+
+def concat_shape(*shapes: Shape) -> Shape:
+    """The output shape of ``Concat``: the inputs joined along the channels (axis 0 here)."""
+    first = tuple(shapes[0])
+    if not first or any(len(s) != len(first) or tuple(s[1:]) != first[1:] for s in shapes[1:]):
+        raise ShapeError(
+            "Concat expects inputs that agree on every axis but the channels, got "
+            + ", ".join(str(tuple(s)) for s in shapes)
+        )
+    return (sum(s[0] for s in shapes), *first[1:])
+
+
 class _Merge(Module):
     """A layer of a graph model that joins the outputs of two or more layers."""
 
-    def _check_shapes(self, shapes: tuple[Shape, ...]) -> None:
-        raise NotImplementedError
+    #: The output shape for the inputs' shapes (without the batch axis), or a ShapeError.
+    shape_of: Any = None
 
     def forward(self, *xs: Tensor | Any) -> Tensor:
         if len(xs) < 2:
             raise ArgumentError(f"{type(self).__name__} joins two or more inputs, got {len(xs)}")
-        self._check_shapes(tuple(tuple(np.shape(x))[1:] for x in xs))
+        self.shape_of(*[tuple(np.shape(x))[1:] for x in xs])
         return self._join(xs)
 
     def _join(self, xs: tuple[Tensor | Any, ...]) -> Tensor:
         raise NotImplementedError
+
+    def output_shape(self, *input_shapes: Shape) -> Shape:
+        return self.shape_of(*input_shapes)
 
 
 class Add(_Merge):
@@ -556,23 +570,13 @@ class Add(_Merge):
     (8, 6, 6)
     """
 
-    def _check_shapes(self, shapes: tuple[Shape, ...]) -> None:
-        if any(s != shapes[0] for s in shapes[1:]):
-            raise ShapeError(
-                "Add expects inputs of one shape (it does not broadcast), got "
-                + ", ".join(str(s) for s in shapes)
-            )
+    shape_of = staticmethod(add_shape)
 
     def _join(self, xs: tuple[Tensor | Any, ...]) -> Tensor:
         out = xs[0]
         for x in xs[1:]:
             out = minigrad.add(out, x)
         return out
-
-    def output_shape(self, *input_shapes: Shape) -> Shape:
-        shapes = tuple(tuple(s) for s in input_shapes)
-        self._check_shapes(shapes)
-        return shapes[0]
 
 
 class Concat(_Merge):
@@ -583,18 +587,7 @@ class Concat(_Merge):
     (12, 6, 6)
     """
 
-    def _check_shapes(self, shapes: tuple[Shape, ...]) -> None:
-        first = shapes[0]
-        if not first or any(len(s) != len(first) or s[1:] != first[1:] for s in shapes[1:]):
-            raise ShapeError(
-                "Concat expects inputs that agree on every axis but the channels, got "
-                + ", ".join(str(s) for s in shapes)
-            )
+    shape_of = staticmethod(concat_shape)
 
     def _join(self, xs: tuple[Tensor | Any, ...]) -> Tensor:
         return minigrad.concat(xs, axis=1)
-
-    def output_shape(self, *input_shapes: Shape) -> Shape:
-        shapes = tuple(tuple(s) for s in input_shapes)
-        self._check_shapes(shapes)
-        return (sum(s[0] for s in shapes), *shapes[0][1:])

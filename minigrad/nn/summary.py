@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.graph import Graph
 from minigrad.nn.module import Module, Sequential, Shape
+from minigrad.nn.spec import LAYER_TYPES, spec_rows
 
 __all__ = ["Summary", "summary"]
 
@@ -16,9 +19,9 @@ __all__ = ["Summary", "summary"]
 class Summary:
     """What :func:`summary` found: one row per layer, the totals, and the table as text.
 
-    ``inputs`` maps each row of a :class:`~minigrad.nn.Graph` to the rows it reads;
-    ``total_buffers`` counts the values of buffers (running statistics), apart from the
-    parameters since they are not trained.
+    ``inputs`` maps each row of a graph model to the rows it reads; ``total_buffers`` counts
+    the values of buffers (running statistics), apart from the parameters since they are not
+    trained.
     """
 
     rows: list[tuple[str, str, Shape | None, int]] = field(default_factory=list)
@@ -44,7 +47,9 @@ def _shape(shape: Shape | None) -> str:
 
 
 def summary(
-    model: Module, input_shape: Shape, print_fn: Callable[[str], None] | None = print
+    model: Module | Mapping[str, Any],
+    input_shape: Shape | None = None,
+    print_fn: Callable[[str], None] | None = print,
 ) -> Summary:
     """Print (and return) a table of the layers, their output shapes and parameter counts.
 
@@ -54,6 +59,10 @@ def summary(
     another model gets one row per child, with the shape column filled only for the model's
     output (its ``forward`` decides the order). Buffers (running statistics) are counted on a
     line of their own. Pass ``print_fn=None`` to only build the table.
+
+    ``model`` may also be a model spec (a dict, as in :func:`~minigrad.nn.from_spec`): the
+    table of the model it describes then comes from the spec's shape inference alone, without
+    building the model (no weight is allocated), and ``input_shape`` defaults to the spec's.
 
     >>> from minigrad import nn
     >>> model = nn.Sequential(nn.Conv2d(1, 8, 3, rng=0), nn.ReLU(), nn.Flatten(),
@@ -69,6 +78,11 @@ def summary(
     ---------------------------------------------
     total params: 2,970 (trainable 2,970)
     """
+    if isinstance(model, Mapping):
+        result, title = _of_spec(model, input_shape)
+        return _render(result, title, print_fn)
+    if input_shape is None:
+        raise ArgumentError("summary: pass the input shape of the model (without the batch axis)")
     shape = tuple(int(s) for s in input_shape)
     result = Summary(input_shape=shape)
     if isinstance(model, Graph):
@@ -97,15 +111,33 @@ def summary(
     result.total_params = sum(p.data.size for p in params)
     result.trainable_params = sum(p.data.size for p in params if p.requires_grad)
     result.total_buffers = sum(b.data.size for b in model.buffers())
-    header = ("layer", "type", "output shape", "params")
+    return _render(result, type(model).__name__, print_fn)
+
+
+def _of_spec(spec: Mapping[str, Any], input_shape: Shape | None) -> tuple[Summary, str]:
+    normal, rows, graph = spec_rows(spec, input_shape)
+    result = Summary(input_shape=tuple(normal["input_shape"]), output_shape=rows[-1].shape)
+    for row in rows:
+        kept = LAYER_TYPES[row.kind].buffers
+        counts = [(name in kept, math.prod(shape)) for name, shape in row.state.items()]
+        result.rows.append((row.path, row.kind, row.shape, sum(n for b, n in counts if not b)))
+        result.total_buffers += sum(n for b, n in counts if b)
+        if graph:
+            result.inputs[row.path] = row.inputs
+    result.total_params = result.trainable_params = sum(row[3] for row in result.rows)
+    return result, "Graph" if graph else "Sequential"
+
+
+def _render(result: Summary, title: str, print_fn: Callable[[str], None] | None) -> Summary:
+    """Fill in ``result.text`` (and print it)."""
+    header: tuple[str, ...] = ("layer", "type", "output shape", "params")
     cells = [header] + [(n, t, _shape(s), f"{k:,}") for n, t, s, k in result.rows]
     if result.inputs:
         header = ("layer", "type", "inputs", "output shape", "params")
         cells = [header] + [
             (n, t, ", ".join(result.inputs[n]), _shape(s), f"{k:,}") for n, t, s, k in result.rows
         ]
-    cols = len(header)
-    widths = [max(len(row[i]) for row in cells) for i in range(cols)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     widths[0] = max(widths[0], 12)
     widths[-2] = max(widths[-2], 14)
 
@@ -114,7 +146,7 @@ def summary(
         return "  ".join([*left, row[-1].rjust(widths[-1])])
 
     rule = "-" * len(fmt(header))
-    lines = [f"{type(model).__name__}: input {_shape(result.input_shape)}", fmt(header), rule]
+    lines = [f"{title}: input {_shape(result.input_shape)}", fmt(header), rule]
     lines += [fmt(row) for row in cells[1:]]
     lines += [
         rule,
