@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from minigrad.arguments import show
 from minigrad.errors import ArgumentError, ShapeError
 from minigrad.nn.module import Module, Sequential, Shape
 
@@ -26,17 +27,17 @@ __all__ = ["Graph"]
 
 #: The name under which a graph's nodes read the graph's input.
 INPUT = "input"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,99}")
 _RESERVED = {INPUT, "inputs", "spec", "training"}
 
 
 def check_node_name(where: str, name: Any) -> str:
-    """A node name: letters, digits and ``_`` (not first), not ``input``, not an attribute of a
-    Graph (``forward``, ``spec``, ...)."""
+    """A node name: 1 to 100 letters, digits and ``_`` (not first), not ``input``, not an
+    attribute of a Graph (``forward``, ``spec``, ...)."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ArgumentError(
-            f"{where}: a layer name must be letters, digits and _ (not first), got {name!r} "
-            f"({type(name).__name__})"
+            f"{where}: a layer name must be 1 to 100 letters, digits and _ (not first), got "
+            f"{show(name)} ({type(name).__name__})"
         )
     if name in _RESERVED or hasattr(Graph, name):
         raise ArgumentError(f"{where}: the layer name {name!r} is reserved; choose another")

@@ -603,6 +603,8 @@ class _Walk:
             in_shapes = [shapes[i] for i in inputs]
             in_paths = tuple(paths[i] for i in inputs)
             path = f"{prefix}{name}"
+            if kind == BLOCK and block:
+                raise self.fail("a block cannot repeat a block; list its layers instead", where)
             if kind == BLOCK:
                 normal, node, shape, path = self._repeat(entry, in_shapes, in_paths, where, path)
             else:

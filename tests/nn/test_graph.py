@@ -201,6 +201,15 @@ def test_bad_graph_specs_are_clear_errors(spec, message):
         nn.validate_spec(spec)
 
 
+def test_a_block_cannot_repeat_a_block():
+    spec = residual_spec()
+    spec["blocks"]["res"]["layers"].append({"name": "again", "type": "Block", "block": "res"})
+    with pytest.raises(
+        SpecError, match=r"block 'res' layer 4 \(Block\): a block cannot repeat a block"
+    ):
+        nn.validate_spec(spec)
+
+
 def test_a_shape_error_inside_a_block_names_the_block():
     spec = residual_spec()
     spec["blocks"]["res"]["layers"][0]["out_channels"] = 3  # bn then add a 3- and a 2-channel map
