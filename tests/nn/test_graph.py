@@ -80,7 +80,7 @@ def test_the_skip_connection_sums_both_gradients():
         ([("a", nn.ReLU(), ["b"])], "layer 'a' reads 'b', which is not an earlier layer"),
         ([("a", nn.ReLU(), ["input"]), ("a", nn.ReLU(), ["a"])], "two layers are named 'a'"),
         ([("forward", nn.ReLU(), ["input"])], "the layer name 'forward' is reserved"),
-        ([("in put", nn.ReLU(), ["input"])], "a layer name must be letters, digits and _"),
+        ([("in put", nn.ReLU(), ["input"])], "a layer name must be 1 to 100 letters, digits and _"),
         ([], "nodes must be a non-empty list"),
     ],
 )
