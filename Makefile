@@ -10,13 +10,13 @@ STAMP  := $(VENV)/.installed
 MATHJAX := docs/javascripts/mathjax
 MATHJAX_PARTS := tex-mml-chtml.js input/tex/extensions output/chtml/fonts/woff-v2 ui a11y sre
 
-.PHONY: demo test lint docs docs-serve mathjax pictures bench dot npm clean
+.PHONY: demo test lint docs docs-serve mathjax pictures bench dot npm chromium clean
 
 demo: $(STAMP) dot
 	$(VENV)/bin/minigrad train --model models/seed_cnn.toml --dataset digits --out runs/demo
 	$(VENV)/bin/minigrad graph runs/demo/checkpoint.npz -o runs/demo/graph.svg --grads
 
-test: $(STAMP) dot
+test: $(STAMP) dot chromium mathjax
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -47,21 +47,24 @@ $(MATHJAX)/.installed: package.json package-lock.json
 bench: $(STAMP)
 	$(PY) -m bench
 
+# setuptools prints an information-only notice ("Editable installation.") for every editable
+# install of a flat layout; it is not a warning about this project, so it is filtered out.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# $(call install,PROGRAM,DEBIAN PACKAGE,WHAT FOR,HINT): when PROGRAM is missing, install the
-# package with apt-get if run as root on Debian/Ubuntu; otherwise print HINT and stop.
+# $(call install,PROGRAM,DEBIAN PACKAGE,WHAT FOR,HINT[,STATUS]): when PROGRAM is missing, install
+# the package with apt-get if run as root on Debian/Ubuntu; otherwise print HINT and stop (or
+# go on, with STATUS 0, for what is optional).
 install = @command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing $(2) ($(3)) with apt-get..."; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
 	    printf '%s\n' $(4); \
-	    exit 1; \
+	    exit $(or $(5),1); \
 	  fi; }
 
 DOT_HINT := "minigrad needs the Graphviz 'dot' program to render graphs. Install it with your" \
@@ -77,6 +80,14 @@ dot:
 
 npm:
 	$(call install,npm,npm,for MathJax in the docs,$(NPM_HINT))
+
+# The browser tests drive Debian's Chromium with Playwright (no browser download); without it
+# they are skipped, saying so.
+CHROMIUM_HINT := "The browser tests need Chromium at /usr/bin/chromium and will be skipped;" \
+  "install it with 'sudo apt-get install chromium' (Debian/Ubuntu)."
+
+chromium:
+	$(call install,chromium,chromium,for the browser tests,$(CHROMIUM_HINT),0)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis site \

@@ -2,6 +2,8 @@
 
 * ``minigrad``: the seed CNN as a user writes it, ``minigrad.nn`` layers and ``minigrad.optim.SGD``;
 * ``minigrad-ops``: the same computation with the raw ops and an in-place update (no modules);
+* ``minigrad-doc``: the raw ops as the design document writes them (``matmul`` with the dense
+  matrix ``W^d`` of shape (in, out), then ``add``), with an in-place update;
 * ``numpy``: :mod:`bench.reference`, no framework;
 * ``torch``: PyTorch on the CPU, when ``import torch`` works (it is not a dependency).
 """
@@ -16,13 +18,17 @@ import numpy as np
 import minigrad
 from bench.reference import CNNParams, numpy_cnn_grads, numpy_cnn_step
 from minigrad import nn
-from minigrad.optim import SGD
+from minigrad.optim import SGD, Adam
 
 __all__ = [
     "MinigradCNN",
+    "MinigradDocCNN",
+    "MinigradModel",
     "MinigradOpsCNN",
     "NumpyCNN",
     "TorchCNN",
+    "TorchModel",
+    "torch_model",
     "torch_or_none",
 ]
 
@@ -51,28 +57,13 @@ class NumpyCNN:
         return numpy_cnn_grads(self.params, x, t)
 
 
-class MinigradCNN:
-    """The design document's CNN through ``minigrad.nn`` and ``minigrad.optim.SGD``."""
+class MinigradModel:
+    """A ``minigrad.nn`` model (from a spec in ``models/``) trained with ``optimizer``, Adam by
+    default, on ``cross_entropy``."""
 
-    def __init__(self, params: CNNParams, lr: float) -> None:
-        f, _, kh, _ = params.conv_w.shape
-        classes, features = params.dense_w.shape
-        dtype = params.conv_w.dtype
-        self.model = nn.Sequential(
-            nn.Conv2d(1, f, kh, dtype=dtype, rng=0),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(features, classes, dtype=dtype, rng=0),
-        )
-        self.model.load_state_dict(
-            {
-                "0.weight": params.conv_w,
-                "0.bias": params.conv_b,
-                "3.weight": params.dense_w,
-                "3.bias": params.dense_b,
-            }
-        )
-        self.optimizer = SGD(self.model.parameters(), lr=lr)
+    def __init__(self, model: nn.Module, lr: float, optimizer: Callable[..., Any] = Adam) -> None:
+        self.model = model
+        self.optimizer = optimizer(model.parameters(), lr=lr)
 
     def step(self, x: np.ndarray, t: np.ndarray) -> float:
         self.optimizer.zero_grad()
@@ -86,6 +77,30 @@ class MinigradCNN:
         loss = minigrad.cross_entropy(self.model(x), t)
         loss.backward()
         return loss.item(), [p.grad for p in self.model.parameters()]
+
+
+class MinigradCNN(MinigradModel):
+    """The design document's CNN through ``minigrad.nn`` and ``minigrad.optim.SGD``."""
+
+    def __init__(self, params: CNNParams, lr: float) -> None:
+        f, _, kh, _ = params.conv_w.shape
+        classes, features = params.dense_w.shape
+        dtype = params.conv_w.dtype
+        model = nn.Sequential(
+            nn.Conv2d(1, f, kh, dtype=dtype, rng=0),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(features, classes, dtype=dtype, rng=0),
+        )
+        model.load_state_dict(
+            {
+                "0.weight": params.conv_w,
+                "0.bias": params.conv_b,
+                "3.weight": params.dense_w,
+                "3.bias": params.dense_b,
+            }
+        )
+        super().__init__(model, lr, SGD)
 
 
 class MinigradOpsCNN:
@@ -115,6 +130,29 @@ class MinigradOpsCNN:
         loss = self._loss(x, t)
         loss.backward()
         return loss.item(), [p.grad for p in self.params]
+
+
+class MinigradDocCNN(MinigradOpsCNN):
+    """The CNN as the design document writes it: ``conv2d``, ``relu``, ``reshape``,
+    ``matmul(A^f, W^d)`` with ``W^d`` of shape (in, out), ``add``, ``cross_entropy``."""
+
+    def __init__(self, params: CNNParams, lr: float) -> None:
+        arrays = params.arrays()
+        arrays[2] = np.ascontiguousarray(arrays[2].T)  # W^d: (in, out)
+        self.params = [minigrad.Tensor(a, requires_grad=True) for a in arrays]
+        self.lr = lr
+
+    def _loss(self, x: np.ndarray, t: np.ndarray) -> minigrad.Tensor:
+        wc, bc, wd, bd = self.params
+        zc = minigrad.conv2d(x, wc, bc)  # Z^c = X * W^c + b^c
+        af = minigrad.reshape(minigrad.relu(zc), (len(x), -1))  # A^f = flatten(max(0, Z^c))
+        zd = minigrad.add(minigrad.matmul(af, wd), bd)  # Z^d = A^f W^d + b^d
+        return minigrad.cross_entropy(zd, t)
+
+    def grads(self, x: np.ndarray, t: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        loss, grads = super().grads(x, t)
+        grads[2] = grads[2].T  # in the reference's (out, in) layout
+        return loss, grads
 
 
 class TorchCNN:
@@ -154,5 +192,72 @@ class TorchCNN:
         loss = torch.nn.functional.cross_entropy(
             self.model(torch.from_numpy(x)), torch.from_numpy(t)
         )
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in self.model.parameters()]
+
+
+def torch_model(model: nn.Sequential) -> Any:
+    """The PyTorch ``Sequential`` with the same layers as ``model`` and a copy of its weights."""
+    torch = torch_or_none()
+    assert torch is not None
+    layers = []
+    for layer in model:
+        kind = type(layer).__name__
+        if kind == "Conv2d":
+            c = layer
+            layers.append(
+                torch.nn.Conv2d(
+                    c.in_channels,
+                    c.out_channels,
+                    c.kernel_size,
+                    c.stride,
+                    c.padding,
+                    bias=c.bias is not None,
+                )
+            )
+        elif kind == "Linear":
+            layers.append(
+                torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+            )
+        elif kind == "MaxPool2d":
+            layers.append(torch.nn.MaxPool2d(layer.kernel_size, layer.stride))
+        elif kind == "ReLU":
+            layers.append(torch.nn.ReLU())
+        elif kind == "Flatten":
+            layers.append(torch.nn.Flatten(layer.start_axis))
+        else:
+            raise ValueError(f"no PyTorch counterpart for {kind}")
+    dtype = getattr(torch, model.parameters()[0].data.dtype.name)
+    out = torch.nn.Sequential(*layers).to(dtype)
+    with torch.no_grad():
+        for p, q in zip(out.parameters(), model.parameters(), strict=True):
+            p.copy_(torch.from_numpy(q.data))
+    return out
+
+
+class TorchModel:
+    """The same model in PyTorch (:func:`torch_model`), trained with ``torch.optim.Adam``."""
+
+    def __init__(self, model: nn.Sequential, lr: float) -> None:
+        self.torch = torch_or_none()
+        self.model = torch_model(model)
+        self.optimizer = self.torch.optim.Adam(self.model.parameters(), lr=lr)
+
+    def _loss(self, x: np.ndarray, t: np.ndarray) -> Any:
+        torch = self.torch
+        return torch.nn.functional.cross_entropy(
+            self.model(torch.from_numpy(x)), torch.from_numpy(t)
+        )
+
+    def step(self, x: np.ndarray, t: np.ndarray) -> float:
+        self.optimizer.zero_grad()
+        loss = self._loss(x, t)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def grads(self, x: np.ndarray, t: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        self.optimizer.zero_grad()
+        loss = self._loss(x, t)
         loss.backward()
         return loss.item(), [p.grad.numpy() for p in self.model.parameters()]

@@ -1,4 +1,4 @@
-"""Hand-written NumPy: the design document's CNN and conv2d, with no framework at all.
+"""Hand-written NumPy: the design document's CNN, conv2d and max_pool2d, with no framework at all.
 
 This is the ceiling minigrad is measured against. It computes exactly what minigrad computes
 (same layouts: NCHW images, conv weight (F, C, kh, kw), dense weight (out, in) as PyTorch's
@@ -29,62 +29,76 @@ __all__ = [
     "conv2d_backward",
     "conv2d_forward",
     "init_cnn",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
     "numpy_cnn_grads",
     "numpy_cnn_step",
+    "transposed",
     "window_index",
 ]
 
 
 @lru_cache(maxsize=32)
-def window_index(c: int, h: int, w: int, kh: int, kw: int) -> np.ndarray:
+def window_index(c: int, h: int, w: int, kh: int, kw: int, s: int = 1) -> np.ndarray:
     """Flat indices into one (C, H, W) image: row ``(c, i, j)``, column ``(p, q)``."""
-    ho, wo = h - kh + 1, w - kw + 1
+    ho, wo = (h - kh) // s + 1, (w - kw) // s + 1
     c_ = np.arange(c).reshape(c, 1, 1, 1, 1) * (h * w)
     i_ = np.arange(kh).reshape(1, kh, 1, 1, 1)
     j_ = np.arange(kw).reshape(1, 1, kw, 1, 1)
-    p_ = np.arange(ho).reshape(1, 1, 1, ho, 1)
-    q_ = np.arange(wo).reshape(1, 1, 1, 1, wo)
+    p_ = np.arange(ho).reshape(1, 1, 1, ho, 1) * s
+    q_ = np.arange(wo).reshape(1, 1, 1, 1, wo) * s
     return (c_ + (p_ + i_) * w + (q_ + j_)).reshape(c * kh * kw, ho * wo)
 
 
-def im2col(x: np.ndarray, kh: int, kw: int) -> np.ndarray:
-    """(N, C, H, W) -> (N, C*kh*kw, Ho*Wo): every window as a column.
+def im2col(x: np.ndarray, kh: int, kw: int, s: int = 1) -> np.ndarray:
+    """(N, C, H, W) -> (N, C*kh*kw, Ho*Wo): every window (``s`` apart) as a column.
 
     Small inputs: one ``np.take`` with the cached index table; large ones: a copy of the
     ``sliding_window_view`` (measured faster above about 32k column entries).
     """
     n, c, h, w = x.shape
-    ho, wo = h - kh + 1, w - kw + 1
+    ho, wo = (h - kh) // s + 1, (w - kw) // s + 1
     if n * c * kh * kw * ho * wo <= 32768:
-        return x.reshape(n, c * h * w).take(window_index(c, h, w, kh, kw), axis=1)
-    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))  # (N, C, Ho, Wo, kh, kw)
+        return x.reshape(n, c * h * w).take(window_index(c, h, w, kh, kw, s), axis=1)
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::s, ::s]
     return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
 
 
-def col2im(dcols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int) -> np.ndarray:
+def col2im(dcols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, s: int = 1) -> np.ndarray:
     """The adjoint of :func:`im2col`: add each column entry back to its pixel."""
     n, c, h, w = shape
-    ho, wo = h - kh + 1, w - kw + 1
+    ho, wo = (h - kh) // s + 1, (w - kw) // s + 1
     dcols = dcols.reshape(n, c, kh, kw, ho, wo)
     dx = np.zeros(shape, dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dx[:, :, i : i + ho, j : j + wo] += dcols[:, :, i, j]
+            rows, cols = slice(i, i + s * (ho - 1) + 1, s), slice(j, j + s * (wo - 1) + 1, s)
+            dx[:, :, rows, cols] += dcols[:, :, i, j]
     return dx
 
 
-def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Valid, stride-1 convolution: ``y[n] = W2 @ cols[n] + b``; returns ``(y, cols)``."""
+def conv2d_forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``y[n] = W2 @ cols[n] + b`` over the zero-padded input; returns ``(y, cols)``."""
     n, _, h, wd = x.shape
     f, c, kh, kw = w.shape
-    cols = im2col(x, kh, kw)
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    cols = im2col(x, kh, kw, stride)
     y = np.matmul(w.reshape(f, c * kh * kw), cols)
     y += b[:, None]
-    return y.reshape(n, f, h - kh + 1, wd - kw + 1), cols
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    return y.reshape(n, f, ho, wo), cols
 
 
 def conv2d_backward(
-    gy: np.ndarray, cols: np.ndarray, x_shape: tuple[int, ...], w: np.ndarray
+    gy: np.ndarray,
+    cols: np.ndarray,
+    x_shape: tuple[int, ...],
+    w: np.ndarray,
+    stride: int = 1,
+    padding: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(dL/dx, dL/dw, dL/db)`` from ``gy = dL/dy`` and the forward's ``cols``."""
     n, f = gy.shape[:2]
@@ -93,8 +107,57 @@ def conv2d_backward(
     gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
     gb = g.sum(axis=(0, 2))
     dcols = np.matmul(w.reshape(f, c * kh * kw).T, g)
-    gx = col2im(dcols, x_shape, kh, kw)
-    return gx, gw, gb
+    p = padding
+    padded = (n, c, x_shape[2] + 2 * p, x_shape[3] + 2 * p)
+    gx = col2im(dcols, padded, kh, kw, stride)
+    return gx[:, :, p : padded[2] - p, p : padded[3] - p], gw, gb
+
+
+def transposed(a: np.ndarray) -> np.ndarray:
+    """``a.T`` as a C-ordered copy, 64 rows of ``a`` at a time (a plain copy of ``a.T`` thrashes
+    the cache when a row is a multiple of 4 KiB long)."""
+    out = np.empty(a.shape[::-1], dtype=a.dtype)
+    for start in range(0, a.shape[0], 64):
+        out[:, start : start + 64] = a[start : start + 64].T
+    return out
+
+
+def max_pool2d_forward(x: np.ndarray, k: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """``y[n, c, p, q] = max_{i,j} x[n, c, s*p + i, s*q + j]`` and the argmax offset ``i*k + j``.
+
+    The same algorithm as minigrad's kernel: the image transposed to (H, W, N*C), then one
+    pass per kernel offset over a view whose rows are N*C contiguous values.
+    """
+    n, c, h, w = x.shape
+    ho, wo = (h - k) // s + 1, (w - k) // s + 1
+    xt = transposed(x.reshape(n * c, h * w)).reshape(h, w, n * c)
+    y = xt[0 : s * (ho - 1) + 1 : s, 0 : s * (wo - 1) + 1 : s].copy()
+    arg = np.zeros(y.shape, np.uint8)
+    for i in range(k):
+        for j in range(k):
+            if i == j == 0:
+                continue
+            v = xt[i : i + s * (ho - 1) + 1 : s, j : j + s * (wo - 1) + 1 : s]
+            wins = v > y
+            np.maximum(y, v, out=y)
+            arg *= ~wins
+            arg += wins * np.uint8(i * k + j)
+    return transposed(y.reshape(ho * wo, n * c)).reshape(n, c, ho, wo), arg
+
+
+def max_pool2d_backward(
+    gy: np.ndarray, arg: np.ndarray, x_shape: tuple[int, ...], k: int, s: int
+) -> np.ndarray:
+    """``dL/dx``: each ``gy[n, c, p, q]`` added to the maximum of window (p, q)."""
+    n, c, h, w = x_shape
+    ho, wo = gy.shape[2:]
+    gt = transposed(gy.reshape(n * c, ho * wo)).reshape(ho, wo, n * c)
+    dx = np.zeros((h, w, n * c), gy.dtype)
+    for i in range(k):
+        for j in range(k):
+            rows, cols = slice(i, i + s * (ho - 1) + 1, s), slice(j, j + s * (wo - 1) + 1, s)
+            dx[rows, cols] += gt * (arg == i * k + j)
+    return transposed(dx.reshape(h * w, n * c)).reshape(x_shape)
 
 
 @dataclass

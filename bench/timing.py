@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Stat", "interleave", "ratio"]
+__all__ = ["Stat", "interleave", "ratio", "set_clock"]
 
 Runner = Callable[[int], object]
 
@@ -44,14 +44,28 @@ class Stat:
         }
 
 
+#: The clock every measurement reads. ``time.thread_time`` by default: the CPU time of the
+#: calling thread, which is where every contender runs (one BLAS thread, one PyTorch thread),
+#: so time spent waiting for a core that other processes hold is not counted. On a machine
+#: shared with other work this removes most of the noise; ``set_clock(time.perf_counter)``
+#: (``python -m bench --wall``) measures wall-clock time instead.
+clock: Callable[[], float] = time.thread_time
+
+
+def set_clock(fn: Callable[[], float]) -> None:
+    """Make every later measurement read ``fn``."""
+    global clock
+    clock = fn
+
+
 def _timed(run: Runner, k: int) -> float:
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()  # as timeit does: a collection landing in one contender's turn is noise
     try:
-        start = time.perf_counter()
+        start = clock()
         run(k)
-        return (time.perf_counter() - start) / k
+        return (clock() - start) / k
     finally:
         if enabled:
             gc.enable()

@@ -10,14 +10,12 @@ array([[-0.047,  0.047]])
 
 # The engine comes first: it imports Tensor at its end (the one import knot), and Tensor
 # imports the ops.
+from minigrad.anomaly import detect_anomaly, is_anomaly_enabled
 from minigrad.engine import (
     Function,
     Node,
-    detect_anomaly,
     enable_grad,
-    is_anomaly_enabled,
     is_grad_enabled,
-    name_scope,
     no_grad,
 )
 from minigrad.errors import (
@@ -27,11 +25,15 @@ from minigrad.errors import (
     DTypeError,
     GradcheckError,
     GraphError,
+    IndexingError,
     MinigradError,
     ShapeError,
 )
 from minigrad.gradcheck import gradcheck
+from minigrad.hooks import BackwardStep, record_backward
+from minigrad.modes import name_scope
 from minigrad.ops import (
+    abs,
     add,
     avg_pool2d,
     batch_norm,
@@ -42,13 +44,16 @@ from minigrad.ops import (
     dropout,
     exp,
     flatten,
+    getitem,
     leaky_relu,
     linear,
     log,
     log_softmax,
     matmul,
+    max,
     max_pool2d,
     mean,
+    min,
     mul,
     neg,
     nll_loss,
@@ -74,15 +79,18 @@ __all__ = [
     "AnomalyError",
     "ArgumentError",
     "ArgumentRangeError",
+    "BackwardStep",
     "DTypeError",
     "Function",
     "GradcheckError",
     "GraphError",
+    "IndexingError",
     "MinigradError",
     "Node",
     "ShapeError",
     "Tensor",
     "__version__",
+    "abs",
     "add",
     "avg_pool2d",
     "batch_norm",
@@ -95,6 +103,7 @@ __all__ = [
     "enable_grad",
     "exp",
     "flatten",
+    "getitem",
     "gradcheck",
     "is_anomaly_enabled",
     "is_grad_enabled",
@@ -103,8 +112,10 @@ __all__ = [
     "log",
     "log_softmax",
     "matmul",
+    "max",
     "max_pool2d",
     "mean",
+    "min",
     "mul",
     "name_scope",
     "neg",
@@ -113,6 +124,7 @@ __all__ = [
     "no_grad",
     "optim",
     "pow",
+    "record_backward",
     "relu",
     "reshape",
     "sigmoid",

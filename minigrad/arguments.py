@@ -48,7 +48,6 @@ __all__ = [
     "int_or_pair",
     "integer",
     "is_int",
-    "name",
     "non_negative",
     "positive_int",
     "positive_number",
@@ -259,11 +258,4 @@ def text(where: str, argument: str, value: Any, max_length: int, *, lines: bool 
         raise _fail(ArgumentError, where, argument, what, value)
     if len(value) > max_length or not all(c.isprintable() or c in allowed for c in value):
         raise _fail(ArgumentRangeError, where, argument, what, value)
-    return value
-
-
-def name(where: str, argument: str, value: Any) -> str:
-    """A non-empty string without line breaks (a tensor's, model's or scope's name)."""
-    if not isinstance(value, str) or not value or "\n" in value:
-        raise _fail(ArgumentError, where, argument, "a non-empty one-line string", value)
     return value

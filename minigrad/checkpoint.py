@@ -8,7 +8,7 @@ Inside the file (a NumPy zip archive, readable with ``numpy.load(path, allow_pic
 | ``buffer:<name>`` | each buffer's array, e.g. batch norm's ``buffer:1.running_mean`` |
 | ``rng:<name>`` | each dropout layer's generator state (PCG64) as 6 ``uint64`` |
 | ``optim:<i>:<key>`` | the optimiser's per-parameter arrays (``optim:0:momentum_buffer``) |
-| ``meta`` | JSON: format version, epoch, spec, optimiser type and hyperparameters, history |
+| ``meta`` | JSON: format version, epoch, spec, optimiser settings, history, gradient norms |
 
 The file is written to a temporary file in the same folder and then moved into place with
 ``os.replace``, so a crash mid-write never leaves a half-written checkpoint under the real
@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -39,7 +37,7 @@ import numpy as np
 
 from minigrad.arguments import integer, show
 from minigrad.errors import ArgumentError, CheckpointError, SpecError, StateDictError
-from minigrad.files import check_tree, loads_json
+from minigrad.files import check_tree, loads_json, write_atomically
 from minigrad.nn.graph import Graph
 from minigrad.nn.module import Module, Sequential
 from minigrad.nn.spec import from_spec, state_shapes, validate_spec
@@ -74,6 +72,7 @@ class Checkpoint:
         spec: the normalised model spec, or None for a model not built from a spec.
         optimizer: the optimiser's ``state_dict()``, or None.
         history: per-epoch metric records.
+        gradients: per-epoch gradient norms of each parameter (``History.gradients``).
         extra: any JSON-able data the caller stored (e.g. the dataset name).
         path: the file it was read from.
         buffers: buffer arrays (batch norm's running statistics) by dotted name.
@@ -85,6 +84,7 @@ class Checkpoint:
     spec: dict[str, Any] | None = None
     optimizer: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    gradients: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     buffers: dict[str, np.ndarray] = field(default_factory=dict)
@@ -213,7 +213,8 @@ def save_checkpoint(
         model: the model; its ``spec`` attribute, when present, is stored too.
         optimizer: its ``state_dict()`` is stored when given.
         epoch: the number of epochs completed.
-        history: a :class:`~minigrad.train.History` or a list of per-epoch dicts.
+        history: a :class:`~minigrad.train.History` (its records and gradient norms) or a
+            list of per-epoch dicts.
         extra: JSON-able data to keep alongside (e.g. which dataset was used).
 
     Returns:
@@ -248,6 +249,7 @@ def save_checkpoint(
         "spec": getattr(model, "spec", None),
         "optimizer": optim_meta,
         "history": list(records),
+        "gradients": list(getattr(history, "gradients", [])),
         "extra": extra or {},
     }
     # What load_checkpoint would refuse is refused here, so a save is always loadable.
@@ -257,22 +259,7 @@ def save_checkpoint(
     except ValueError as exc:
         raise ArgumentError(f"save_checkpoint: cannot store the metadata ({exc})") from None
     arrays["meta"] = np.array(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file readable by its owner only; give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -352,6 +339,9 @@ class _Reader:
         history = meta.get("history", [])
         if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
             raise self.damaged("history", f"must be a list of tables, got {show(history)}")
+        gradients = meta.get("gradients", [])
+        if not isinstance(gradients, list) or not all(isinstance(r, dict) for r in gradients):
+            raise self.damaged("gradients", f"must be a list of tables, got {show(gradients)}")
         extra = meta.get("extra", {})
         if not isinstance(extra, dict):
             raise self.damaged("extra", f"must be a table, got {show(extra)}")
@@ -372,6 +362,7 @@ class _Reader:
             spec=spec,
             optimizer=optimizer,
             history=history,
+            gradients=gradients,
             extra=extra,
             path=self.path,
             buffers=buffers,

@@ -1,4 +1,5 @@
-"""The ``minigrad`` command: ``train``, ``evaluate``, ``summary`` and ``graph``.
+"""The ``minigrad`` command: ``train``, ``evaluate``, ``summary``, ``graph``, ``explore`` and
+``export``.
 
 Each subcommand is two small functions: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args) -> int`` calls the library (``minigrad.train.run``,
@@ -60,6 +61,15 @@ _positive_int = _argument(partial(positive_int, text=True))
 _fraction = _argument(fraction, parse=float)
 
 
+def _add_input_shape(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--input-shape",
+        type=_shape,
+        metavar="C,H,W",
+        help="input shape without the batch axis (default: the spec's)",
+    )
+
+
 def _say(args: argparse.Namespace, text: str) -> None:
     if not getattr(args, "quiet", False):
         print(text, flush=True)
@@ -78,10 +88,14 @@ def _add_train(sub: Any) -> None:
             "first convolution's learned filters) and confusion.png (on the test set). "
             "The default is the design document's per-sample SGD (--batch-size 1)."
         ),
-        epilog="example: minigrad train --model models/seed_cnn.toml --dataset digits "
-        "--out runs/demo",
+        epilog="example: minigrad train --model seed_cnn --dataset digits --out runs/demo",
     )
-    p.add_argument("--model", required=True, metavar="SPEC", help="model spec (TOML file)")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="SPEC",
+        help="a bundled spec's name (seed_cnn, lenet5, mlp) or a TOML file",
+    )
     p.add_argument(
         "--dataset",
         choices=DATASETS,
@@ -250,13 +264,12 @@ def _add_summary(sub: Any) -> None:
         description="Print a table of the layers of a model spec (or of the model in a "
         "checkpoint) with their output shapes and parameter counts; no data is run.",
     )
-    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
     p.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
-        help="input shape without the batch axis (default: the spec's)",
+        "model",
+        metavar="MODEL",
+        help="a bundled spec's name (seed_cnn), a model spec (.toml) or a checkpoint (.npz)",
     )
+    _add_input_shape(p)
     p.set_defaults(run=_run_summary)
 
 
@@ -284,6 +297,29 @@ def _run_summary(args: argparse.Namespace) -> int:
 _depth = _argument(partial(integer, text=True), 0)
 
 
+def _add_sample_args(p: argparse.ArgumentParser) -> None:
+    """The arguments of a command that runs a model once on a sample input: graph, explore."""
+    p.add_argument(
+        "model",
+        metavar="MODEL",
+        help="a bundled spec's name (seed_cnn), a model spec (.toml) or a checkpoint (.npz)",
+    )
+    _add_input_shape(p)
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="samples in the input (default: 1)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the sample input and, for a spec, the weights (default: 0)",
+    )
+
+
 def _add_graph(sub: Any) -> None:
     p = sub.add_parser(
         "graph",
@@ -293,28 +329,15 @@ def _add_graph(sub: Any) -> None:
         "that backward walked: every op with its attributes, every tensor with its shape and "
         "dtype, parameters by their dotted names, one cluster per module. The format follows "
         "the suffix of -o; .dot writes the DOT source and needs no Graphviz.",
-        epilog="example: minigrad graph models/seed_cnn.toml -o graph.svg --grads",
+        epilog="example: minigrad graph seed_cnn -o graph.svg --grads",
     )
-    p.add_argument("model", metavar="MODEL", help="a model spec (.toml) or a checkpoint (.npz)")
+    _add_sample_args(p)
     p.add_argument(
         "-o",
         "--output",
         default="graph.svg",
         metavar="FILE",
         help="the file to write: .svg, .png, .pdf or .dot (default: graph.svg)",
-    )
-    p.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
-        help="input shape without the batch axis (default: the spec's)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help="samples in the input (default: 1)",
     )
     p.add_argument(
         "--depth",
@@ -342,12 +365,6 @@ def _add_graph(sub: Any) -> None:
         default="TB",
         help="layout: top to bottom or left to right (default: TB)",
     )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of the sample input and, for a spec, the weights (default: 0)",
-    )
     p.set_defaults(run=_run_graph)
 
 
@@ -372,10 +389,99 @@ def _run_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- explore
+
+
+def _add_explore(sub: Any) -> None:
+    p = sub.add_parser(
+        "explore",
+        help="write an explorable HTML page of one backward pass",
+        description="Run a model spec (or the model in a checkpoint) on a random sample input "
+        "with a cross-entropy loss and write one self-contained HTML page (no network "
+        "needed): click a node to see its tensor, its gradient, pictures of both and the VJP "
+        "that produced it; step through backward() in the order the engine runs it. A "
+        "checkpoint's page also shows each parameter's gradient norm over training.",
+        epilog="example: minigrad explore lenet5 -o lenet5.html",
+    )
+    _add_sample_args(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="explore.html",
+        metavar="FILE",
+        help="the HTML file to write (default: explore.html)",
+    )
+    p.set_defaults(run=_run_explore)
+
+
+def _run_explore(args: argparse.Namespace) -> int:
+    from minigrad.plots import explore_model
+
+    out = explore_model(
+        args.model,
+        args.output,
+        input_shape=args.input_shape,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    size = out.stat().st_size / 1024
+    print(f"wrote the explorable backward pass of {args.model} to {out} ({size:.0f} KiB)")
+    return 0
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a model as ONNX (.onnx) or as safetensors weights (.safetensors)",
+        description="Write the model of a checkpoint (or of a spec, with fresh weights) for use "
+        "outside minigrad: a .onnx file (the graph and weights, for Netron and ONNX Runtime) "
+        "or a .safetensors file (the weights under PyTorch's names, for load_state_dict). "
+        "The format follows the suffix of -o.",
+        epilog="example: minigrad export runs/demo/checkpoint.npz -o seed_cnn.onnx",
+    )
+    p.add_argument(
+        "model",
+        metavar="CHECKPOINT_OR_SPEC",
+        help="a checkpoint (.npz), a spec (.toml) or the name of a bundled spec",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the .onnx or .safetensors file"
+    )
+    _add_input_shape(p)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the weights when exporting a spec (default: 0)"
+    )
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from minigrad.export import export_model
+
+    r = export_model(args.model, args.output, input_shape=args.input_shape, seed=args.seed)
+    shapes = f"input (batch, {', '.join(map(str, r.input_shape))}) -> output (batch, " + (
+        f"{', '.join(map(str, r.output_shape))})"
+    )
+    print(f"wrote {r.path}: {r.name} as {r.format}, {shapes}, {r.num_parameters:,} parameters")
+    print(f"tensors: {', '.join(r.tensors)}")
+    for note in r.notes:
+        print(f"note: {note}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 #: One function per subcommand, each adding its parser (and its ``run``) to the subparsers.
-COMMANDS: list[Callable[[Any], None]] = [_add_train, _add_evaluate, _add_summary, _add_graph]
+COMMANDS: list[Callable[[Any], None]] = [
+    _add_train,
+    _add_evaluate,
+    _add_summary,
+    _add_graph,
+    _add_explore,
+    _add_export,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -403,11 +403,6 @@ class DataLoader:
         order = self.order(self.epoch)
         self.epoch += 1
         x, y, b = self.x, self.y, self.batch_size
-        if b == 1:
-            # One sample per step (the design document's SGD): slices keep the batch axis.
-            for i in order.tolist():
-                yield x[i : i + 1], y[i : i + 1]
-            return
         for start in range(0, len(self) * b, b):
             idx = order[start : start + b]
             if not self.shuffle:

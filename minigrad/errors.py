@@ -15,9 +15,11 @@ __all__ = [
     "CheckpointError",
     "DTypeError",
     "DataError",
+    "ExportError",
     "GradcheckError",
     "GraphError",
     "GraphvizNotFoundError",
+    "IndexingError",
     "MinigradError",
     "ShapeError",
     "SpecError",
@@ -34,6 +36,15 @@ class ShapeError(MinigradError, ValueError):
     """An array has a shape, size or axis the op cannot take.
 
     Example: ``matmul: shapes (2, 3) and (4, 5) cannot be multiplied (3 != 4)``.
+    """
+
+
+class IndexingError(ShapeError, IndexError):
+    """An index does not fit the tensor: out of range, too many indices, or a boolean mask of
+    the wrong shape.
+
+    Example: ``getitem: index 3 is out of range for axis 0 of size 3 (shape (3, 2))``. It is a
+    :class:`ShapeError` and also an ``IndexError``, as Python's own sequences raise.
     """
 
 
@@ -93,6 +104,16 @@ class CheckpointError(MinigradError, ValueError):
 
 class DataError(MinigradError, ValueError):
     """A dataset file is missing, truncated, has a wrong magic number or mismatched counts."""
+
+
+class ExportError(MinigradError, ValueError):
+    """A model cannot be written to ONNX or safetensors, or a safetensors file cannot be read.
+
+    Examples: a layer type with no ONNX exporter (the message names the layer and lists the
+    types that have one), a float64 weight too large for float32, a file that is not
+    safetensors. A safetensors file that holds other names or shapes than the model is a
+    :class:`StateDictError`, as for ``load_state_dict``.
+    """
 
 
 class VizError(MinigradError, TypeError, ValueError):

@@ -1,5 +1,5 @@
 """Reading values from files: the nesting depth of what a file holds, and JSON that refuses
-what no valid file contains.
+what no valid file contains; and writing a file so that a failure never leaves half of it.
 
 A file can hold anything, so everything minigrad reads from one (a checkpoint's metadata, a
 model spec) is checked before it is used: here for its shape as data (how deep lists and
@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from minigrad.arguments import show
 
-__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "check_tree", "loads_json"]
+__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "check_tree", "loads_json", "write_atomically"]
 
 #: The deepest nesting of lists and tables a spec or a checkpoint's metadata may have.
 MAX_DEPTH = 32
@@ -105,3 +108,30 @@ def loads_json(source: str) -> Any:
         ) from None
     check_tree(value)
     return value
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(f)`` on a temporary file beside ``path``, then move it into place.
+
+    A crash or an exception mid-write leaves any existing file at ``path`` as it was, and no
+    half-written file under the real name (only a killed process can leave its hidden
+    ``.name.*.tmp`` behind). The folder is created if needed. Checkpoints and exported models
+    are written this way.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates the file readable by its owner only; give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.arguments import non_negative, positive_number
 from minigrad.engine import no_grad
 from minigrad.errors import ArgumentError, GradcheckError
 from minigrad.tensor import Tensor
@@ -82,6 +83,9 @@ def gradcheck(
     >>> minigrad.gradcheck(lambda t: minigrad.log_softmax(t * t), [x])
     True
     """
+    eps = positive_number("gradcheck", "eps", eps)
+    atol = non_negative("gradcheck", "atol", atol)
+    rtol = non_negative("gradcheck", "rtol", rtol)
     rng = np.random.default_rng(seed)
     xs = _prepare(inputs)
     out = fn(*xs)

@@ -1,7 +1,9 @@
 """Optimisers: ``SGD`` and ``Adam``, with PyTorch's exact update rules.
 
-Each ``step()`` updates the parameters' arrays in place (``p.data``), so no graph is recorded
-and a model's parameters stay the same objects. Parameters whose ``grad`` is None are skipped.
+Each ``step()`` updates the parameters in place inside ``no_grad()`` (``p -= lr * g``), so no
+graph is recorded, a model's parameters stay the same objects, and each update bumps the
+parameter's version: a graph built before the step refuses to backpropagate afterwards.
+Parameters whose ``grad`` is None are skipped.
 ``zero_grad()`` sets every ``grad`` to None (PyTorch's default), so the next ``backward()``
 writes fresh gradients instead of adding to old ones.
 """
@@ -15,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minigrad.arguments import boolean, fraction, integer, non_negative, show
+from minigrad.engine import no_grad
 from minigrad.errors import ArgumentError, CheckpointError
 from minigrad.tensor import Tensor
 
@@ -310,21 +313,17 @@ class SGD(Optimizer):
         """One update of every parameter that has a gradient."""
         d = self.defaults
         lr, mu, wd, nesterov = d["lr"], d["momentum"], d["weight_decay"], d["nesterov"]
-        if mu == 0 and wd == 0:
-            for p in self.params:
-                if p.grad is not None:
-                    p.data -= lr * p.grad  # W <- W - eta dL/dW
-            return
-        for p, state, g in self._decayed_grads(wd):
-            if mu:
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
-                else:
-                    buf *= mu
-                    buf += g
-                g = g + mu * buf if nesterov else buf
-            p.data -= lr * g
+        with no_grad():
+            for p, state, g in self._decayed_grads(wd):
+                if mu:
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
+                    else:
+                        buf *= mu
+                        buf += g
+                    g = g + mu * buf if nesterov else buf
+                p -= lr * g
 
 
 class Adam(Optimizer):
@@ -367,18 +366,28 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient."""
         d = self.defaults
         lr, (b1, b2), eps, wd = d["lr"], d["betas"], d["eps"], d["weight_decay"]
-        for p, state, g in self._decayed_grads(wd):
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
-            state["step"] += 1
-            t = state["step"]
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            bias1, bias2 = 1 - b1**t, 1 - b2**t
-            denom = np.sqrt(v) / math.sqrt(bias2) + eps
-            p.data -= (lr / bias1) * (m / denom)
+        with no_grad():
+            for p, state, g in self._decayed_grads(wd):
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = np.zeros_like(p.data)
+                    state["exp_avg_sq"] = np.zeros_like(p.data)
+                state["step"] += 1
+                t = state["step"]
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                bias1, bias2 = 1 - b1**t, 1 - b2**t
+                # The formulas above in place, through one scratch array (the same operations in
+                # the same order as written out, without their six temporaries).
+                work = (1 - b1) * g
+                m *= b1
+                m += work  # m <- beta1 m + (1 - beta1) g
+                np.multiply(g, g, out=work)
+                work *= 1 - b2
+                v *= b2
+                v += work  # v <- beta2 v + (1 - beta2) g^2
+                np.sqrt(v, out=work)
+                work /= math.sqrt(bias2)
+                work += eps  # sqrt(v) / sqrt(1 - beta2^t) + eps
+                np.divide(m, work, out=work)
+                work *= lr / bias1
+                p -= work

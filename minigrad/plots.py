@@ -1,5 +1,6 @@
-"""Pictures of a model and its training run: curves, learned filters, confusion matrix (PNG
-files), and the graph of one forward and backward pass (``plot_graph``, with Graphviz).
+"""Pictures of a model and its training run: curves, gradient norms, learned filters, confusion
+matrix (PNG files), and the graph of one forward and backward pass (``plot_graph``, with
+Graphviz; ``explore_model``, an explorable HTML page).
 
 matplotlib is imported only when a picture is drawn, and only its object-oriented API with the
 Agg canvas is used, so no window opens and no global backend is changed.
@@ -13,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_confusion_matrix", "plot_filters", "plot_graph", "plot_history"]
+__all__ = [
+    "explore_model",
+    "plot_confusion_matrix",
+    "plot_filters",
+    "plot_gradients",
+    "plot_graph",
+    "plot_history",
+    "sample_loss",
+]
 
 INSTALL_HINT = "pip install 'minigrad-autograd[train]'"
 
@@ -59,6 +68,37 @@ def plot_history(history: Any, path: str | Path) -> Path:
         ax.set_title(metric)
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_gradients(history: Any, path: str | Path, title: str = "gradient norms") -> Path:
+    """Each parameter's gradient norm ``||dL/dW||`` per epoch, on a log scale.
+
+    A curve that falls by orders of magnitude over the layers or the epochs is a vanishing
+    gradient; one that climbs, an exploding one.
+
+    Args:
+        history: a :class:`~minigrad.train.History` (its ``gradients``) or a list of
+            per-epoch dicts ``{"epoch": 1, "0.weight": 0.31, ...}``.
+        path: the PNG file to write.
+    """
+    records = list(getattr(history, "gradients", history))
+    names = list(dict.fromkeys(k for r in records for k in r if k != "epoch"))
+    fig = _figure(8, 4.5)
+    ax = fig.subplots()
+    for name in names:
+        points = [(r["epoch"], r[name]) for r in records if r.get(name, 0) > 0]
+        if points:
+            ax.plot(*zip(*points, strict=True), "o-", markersize=3, label=name)
+    ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("||dL/dW|| (mean over sampled steps)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    if names:
+        ax.legend(fontsize=8, ncol=2 if len(names) > 6 else 1)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -126,6 +166,21 @@ def plot_confusion_matrix(
     return _save(fig, path)
 
 
+def sample_loss(model: Any, batch_size: int = 1, seed: int = 0) -> Any:
+    """The cross-entropy of a spec-built model on ``batch_size`` random inputs of the spec's
+    shape against random classes (both from ``seed``): a loss to draw and explore."""
+    import minigrad
+
+    rng = np.random.default_rng(seed)
+    shape = (batch_size, *model.spec["input_shape"])
+    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
+    logits = model(x)
+    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=batch_size), name="target")
+    loss = minigrad.cross_entropy(logits, target)
+    loss.name = "loss"
+    return loss
+
+
 def plot_graph(
     model: Any,
     path: str | Path,
@@ -141,23 +196,16 @@ def plot_graph(
     """Draw the graph of one forward and backward pass of a spec-built model (``minigrad graph``).
 
     The input is ``batch_size`` random samples of the spec's input shape (from ``seed``), the
-    loss the cross-entropy against random classes; the other options are
+    loss the cross-entropy against random classes (:func:`sample_loss`); the other options are
     :func:`minigrad.viz.render`'s. The format follows the suffix of ``path`` (``.svg``,
     ``.png``, ``.pdf``, or ``.dot`` for the DOT source).
 
     Returns:
         The file written.
     """
-    import minigrad
     from minigrad import viz
 
-    rng = np.random.default_rng(seed)
-    shape = (batch_size, *model.spec["input_shape"])
-    x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
-    logits = model(x)
-    target = minigrad.Tensor(rng.integers(0, logits.shape[-1], size=batch_size), name="target")
-    loss = minigrad.cross_entropy(logits, target)
-    loss.name = "loss"
+    loss = sample_loss(model, batch_size, seed)
     if grads:
         viz.retain_grads(loss)
     loss.backward()
@@ -171,3 +219,38 @@ def plot_graph(
         model=model,
         rankdir=rankdir,
     )
+
+
+def explore_model(
+    source: str | Path,
+    path: str | Path,
+    *,
+    input_shape: Any = None,
+    batch_size: int = 1,
+    seed: int = 0,
+) -> Path:
+    """The explorable page of one backward pass of a model (``minigrad explore``).
+
+    Args:
+        source: a model spec (``.toml``) or a checkpoint (``.npz``); a checkpoint's page also
+            shows each parameter's gradient norm per epoch of its training history.
+        path: the HTML file to write.
+        input_shape: (C, H, W) instead of the spec's.
+        batch_size: the samples in the random input (see :func:`sample_loss`).
+        seed: the seed of the input and, for a spec, of the weights.
+
+    Returns:
+        The file written (see :func:`minigrad.viz.explore`).
+    """
+    from minigrad import viz
+    from minigrad.checkpoint import load_checkpoint
+    from minigrad.train import load_model
+
+    model = load_model(source, input_shape=input_shape, seed=seed)
+    title, history = f"minigrad explore: {model.spec['name']}", None
+    if Path(source).suffix == ".npz":
+        ckpt = load_checkpoint(source)
+        title += f" after {ckpt.epoch} epochs"
+        history = ckpt.gradients
+    loss = sample_loss(model, batch_size, seed)
+    return viz.explore(loss, path, model=model, history=history, title=title)

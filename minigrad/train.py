@@ -74,8 +74,15 @@ class History:
     [0.5, 0.25]
     """
 
-    def __init__(self, records: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        records: list[dict[str, Any]] | None = None,
+        gradients: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.records: list[dict[str, Any]] = list(records or [])
+        #: One dict per epoch: ``epoch`` and each parameter's gradient norm ``||dL/dW||``,
+        #: averaged over the steps :func:`fit` sampled (``{"epoch": 1, "0.weight": 0.31}``).
+        self.gradients: list[dict[str, Any]] = list(gradients or [])
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one epoch's metrics."""
@@ -131,12 +138,42 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True, disable=None)
 
 
+class _GradNorms:
+    """Each parameter's gradient norm, read after backward once every ``every`` steps (the
+    first step included): one sum of squares per parameter, so it costs next to nothing."""
+
+    def __init__(self, model: Module, every: int) -> None:
+        self.params = list(model.named_parameters())
+        self.every = every
+        self.steps = 0
+        self.samples = 0
+        self.sums = np.zeros(len(self.params))
+
+    def after_backward(self) -> None:
+        self.steps += 1
+        if (self.steps - 1) % self.every:
+            return
+        self.samples += 1
+        for i, (_, p) in enumerate(self.params):
+            if p.grad is not None:
+                g = p.grad.astype(np.float64, copy=False).ravel()
+                self.sums[i] += math.sqrt(float(np.dot(g, g)))
+
+    def record(self, epoch: int) -> dict[str, Any]:
+        """``{"epoch": epoch, name: mean norm, ...}`` over the steps sampled."""
+        means = self.sums / max(self.samples, 1)
+        return {"epoch": epoch} | {
+            n: float(m) for (n, _), m in zip(self.params, means, strict=True)
+        }
+
+
 def train_epoch(
     model: Module,
     optimizer: Optimizer,
     loader: DataLoader,
     loss_fn: LossFn = minigrad.cross_entropy,
     bar: Any = None,
+    grad_norms: _GradNorms | None = None,
 ) -> tuple[float, float]:
     """One pass over ``loader``: forward, backward and an optimiser step per batch.
 
@@ -153,6 +190,8 @@ def train_epoch(
         loss = loss_fn(logits, yb)
         optimizer.zero_grad()
         loss.backward()
+        if grad_norms is not None:
+            grad_norms.after_backward()
         optimizer.step()
         n = len(yb)
         total_loss += float(loss.data) * n
@@ -185,6 +224,7 @@ def fit(
     loss_fn: LossFn = minigrad.cross_entropy,
     progress: bool = True,
     on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
+    grad_every: int = 50,
 ) -> History:
     """Train ``model`` for epochs ``start_epoch .. epochs - 1`` and record the metrics.
 
@@ -205,9 +245,12 @@ def fit(
         progress: show a tqdm progress bar and print one line per epoch (on stderr).
         on_epoch_end: called as ``on_epoch_end(epoch_number, record)`` after each epoch,
             e.g. to save a checkpoint.
+        grad_every: read every parameter's gradient norm after the backward of one step in
+            this many (the first step of each epoch included), and keep each epoch's mean in
+            ``history.gradients``: where gradients vanish or explode. 0 turns it off.
 
     Returns:
-        The history: one record per epoch, ``epoch`` counted from 1.
+        The history: one record per epoch, ``epoch`` counted from 1, and the gradient norms.
 
     >>> import numpy as np
     >>> from minigrad import nn, optim
@@ -220,16 +263,20 @@ def fit(
     >>> h["epoch"], h["train_accuracy"][-1] > 0.9
     ([1, 2, 3], True)
     """
+    grad_every = arguments.integer("fit", "grad_every", grad_every, 0)
     history = History() if history is None else history
     for epoch in range(start_epoch, epochs):
         start = time.perf_counter()
         train.epoch = epoch
         bar = _progress(len(train), f"epoch {epoch + 1}/{epochs}", progress)
+        norms = _GradNorms(model, grad_every) if grad_every else None
         try:
-            loss, acc = train_epoch(model, optimizer, train, loss_fn, bar)
+            loss, acc = train_epoch(model, optimizer, train, loss_fn, bar, norms)
         finally:
             if bar is not None:
                 bar.close()
+        if norms is not None:
+            history.gradients.append(norms.record(epoch + 1))
         record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": loss, "train_accuracy": acc}
         if val is not None:
             scores = evaluate(model, *val, loss_fn=loss_fn)
@@ -550,7 +597,7 @@ def run(
         ckpt = _resume(resume, spec, x_train.shape[1:])
         net = ckpt.build_model()
         opt = ckpt.build_optimizer(net)
-        history, start_epoch = History(ckpt.history), ckpt.epoch
+        history, start_epoch = History(ckpt.history, ckpt.gradients), ckpt.epoch
         source = str(model if model is not None else resume)
         if epochs <= start_epoch:
             raise ArgumentError(
@@ -622,6 +669,7 @@ def run(
     metrics = {
         "config": config,
         "history": history.records,
+        "gradients": history.gradients,
         "test": test,
         "train_seconds": train_seconds,
         "confusion_matrix": cm.tolist(),
@@ -650,6 +698,9 @@ def _plot_run(
         files.append("filters.png")
     plots.plot_confusion_matrix(cm, out / "confusion.png", title=f"{name} on {dataset}")
     files.append("confusion.png")
+    if history.gradients:
+        plots.plot_gradients(history, out / "gradients.png", title=f"{name}: gradient norms")
+        files.append("gradients.png")
     return files
 
 

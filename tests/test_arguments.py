@@ -173,6 +173,25 @@ def test_the_command_line_reports_a_bad_spec_with_the_spec_message(tmp_path, cap
     )
 
 
+def test_names_and_tolerances() -> None:
+    with pytest.raises(
+        SpecError,
+        match=r"<spec>: 'name' must be a non-empty string of at most 200",
+    ):
+        nn.from_spec({**spec(), "name": ""})
+    assert arguments.text("f", "name", "mlp", 200) == "mlp"
+    with pytest.raises(ArgumentRangeError, match=r"gradcheck: eps must be a number > 0, got 0"):
+        minigrad.gradcheck(lambda t: t * 2, [minigrad.Tensor([1.0], requires_grad=True)], eps=0)
+    assert arguments.float_dtype("f", "dtype", "float32") == np.float32
+    with pytest.raises(
+        ArgumentError, match=r"f: dtype must be a float dtype \(float32 or float64\), got 'int8'"
+    ):
+        arguments.float_dtype("f", "dtype", "int8")
+    assert arguments.boolean("f", "bias", np.bool_(True)) is True
+    with pytest.raises(ArgumentError, match=r"f: bias must be a bool, got 1 \(int\)"):
+        arguments.boolean("f", "bias", 1)
+
+
 def test_range_errors_keep_the_classes_callers_catch() -> None:
     assert issubclass(ArgumentRangeError, ArgumentError)
     assert issubclass(ArgumentRangeError, ShapeError)

@@ -14,7 +14,7 @@ import minigrad
 from minigrad import data, nn, optim
 from minigrad.checkpoint import load_checkpoint, save_checkpoint
 from minigrad.errors import ArgumentError, CheckpointError
-from minigrad.train import fit
+from minigrad.train import History, fit
 from tests.memory import peak_memory
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -391,6 +391,26 @@ def test_every_metadata_value_is_checked_before_use(adam_file, damage, message):
     damage(adam_file)
     with pytest.raises(CheckpointError, match=f"{re.escape(str(adam_file))}: .*{message}"):
         load_checkpoint(adam_file)
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ('"steep"', "gradients must be a list of tables, got 'steep'"),
+        ("[0.5, 0.25]", r"gradients must be a list of tables, got \[0.5, 0.25\]"),
+    ],
+)
+def test_the_gradient_norms_of_training_are_checked_before_use(adam_file, token, message):
+    raw_field("gradients", token)(adam_file)
+    with pytest.raises(CheckpointError, match=f"{re.escape(str(adam_file))}: .*{message}"):
+        load_checkpoint(adam_file)
+
+
+def test_the_gradient_norms_of_training_come_back_from_a_checkpoint(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2, rng=0))
+    gradients = [{"epoch": 1, "0.weight": 0.5, "0.bias": 0.25}]
+    path = save_checkpoint(tmp_path / "c.npz", model, history=History([], gradients))
+    assert load_checkpoint(path).gradients == gradients
 
 
 @pytest.mark.parametrize(

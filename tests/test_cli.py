@@ -227,6 +227,57 @@ def test_evaluate_on_mnist(tmp_path):
     assert metrics["config"]["test_samples"] == 10000 and metrics["test"]["accuracy"] > 0.8
 
 
+def train_briefly(model, out, cwd=None):
+    args = ["--epochs", "1", "--limit", "50", "--quiet", "--no-plots", "--out", out]
+    run = minigrad("train", "--model", model, *args, cwd=cwd)
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_bundled_spec_by_name_from_any_folder(tmp_path):
+    """train, summary, graph and export take a bare name from anywhere, as from the wheel."""
+    summary = minigrad("summary", "seed_cnn", cwd=tmp_path)
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout == minigrad("summary", SEED_CNN).stdout
+    assert "total params: 2,970" in summary.stdout
+    train_briefly("mlp", tmp_path / "run", cwd=tmp_path)
+    assert (tmp_path / "run" / "checkpoint.npz").is_file()
+    graph = minigrad("graph", "lenet5", "-o", tmp_path / "g.dot", cwd=tmp_path)
+    assert graph.returncode == 0, graph.stderr
+    assert_one_line_error(
+        minigrad("summary", "seed-cnn", cwd=tmp_path),
+        "seed-cnn: no such model spec file, and minigrad ships no spec of that name",
+        "seed_cnn",
+    )
+
+
+def test_export_writes_onnx_and_safetensors(tmp_path):
+    train_briefly("seed_cnn", tmp_path)
+    onnx_run = minigrad("export", tmp_path / "checkpoint.npz", "-o", tmp_path / "m.onnx")
+    assert onnx_run.returncode == 0, onnx_run.stderr
+    assert onnx_run.stdout.splitlines() == [
+        f"wrote {tmp_path / 'm.onnx'}: seed_cnn as ONNX (opset 17), input (batch, 1, 8, 8) -> "
+        "output (batch, 10), 2,970 parameters",
+        "tensors: 0.weight, 0.bias, 3.weight, 3.bias",
+    ]
+    st_run = minigrad("export", tmp_path / "checkpoint.npz", "-o", tmp_path / "m.safetensors")
+    assert st_run.returncode == 0, st_run.stderr
+    assert (tmp_path / "m.onnx").stat().st_size > 4 * 2970
+    assert (tmp_path / "m.safetensors").stat().st_size > 4 * 2970
+    spec_run = minigrad("export", "lenet5", "-o", tmp_path / "l.onnx", "--input-shape", "1,32,32")
+    assert spec_run.returncode == 0, spec_run.stderr
+    assert "input (batch, 1, 32, 32)" in spec_run.stdout
+    assert "note: a spec holds no trained weights: these are initialised from seed 0" in (
+        spec_run.stdout
+    )
+    assert_one_line_error(
+        minigrad("export", "seed_cnn", "-o", tmp_path / "m.pt"),
+        "minigrad export: error: export:",
+        "must end in .onnx or .safetensors",
+    )
+    assert not (tmp_path / "m.pt").exists()
+    assert minigrad("export", "seed_cnn").returncode == 2  # -o is required
+
+
 def test_train_checks_before_the_first_step(tmp_path):
     """Each of these trained (or crashed after training) before; now each is one line, exit 1."""
     out = tmp_path / "o"

@@ -27,7 +27,8 @@ from minigrad import (
     Tensor,
 )
 from minigrad.data import DataLoader
-from minigrad.errors import CheckpointError, SpecError, StateDictError
+from minigrad.errors import CheckpointError, ExportError, SpecError, StateDictError
+from minigrad.export import export_model, to_onnx
 from minigrad.optim import SGD, Adam
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -78,6 +79,12 @@ def released() -> None:
     y.backward()
 
 
+def hooked(hook: Callable[[np.ndarray], Any]) -> None:
+    y = leaf() * 2
+    y.register_hook(hook)
+    y.sum().backward()
+
+
 def non_leaf_requires_grad_off() -> None:
     (leaf() * 2).requires_grad = False
 
@@ -101,6 +108,51 @@ class Ones(minigrad.Function):
 
 def wrong_vjp(bad: str) -> None:
     Ones.apply(leaf(), bad=bad).sum().backward()
+
+
+def index_out_of_range() -> None:
+    zeros(3, 2)[3]
+
+
+def modified_after_saved() -> None:
+    w, x = leaf((2,)), Tensor(np.array([5.0, 7.0]), name="x")
+    y = (w * x).sum()
+    with minigrad.no_grad():
+        x *= 20
+    y.backward()
+
+
+def explore_after_backward() -> None:
+    import tempfile
+    from pathlib import Path
+
+    loss = (leaf() * 2).sum()
+    loss.backward()
+    minigrad.viz.explore(loss, Path(tempfile.gettempdir()) / "never-written.html")
+
+
+def explore_with_steps_of_another_graph() -> None:
+    with minigrad.record_backward() as steps:
+        (leaf() * 2).sum().backward()
+    minigrad.viz.explore((leaf() + 1).sum(), "never-written.html", steps=steps)
+
+
+def fit_with_grad_every(value: Any) -> None:
+    from minigrad.train import fit
+
+    model = minigrad.nn.Sequential(minigrad.nn.Linear(2, 2, rng=0))
+    loader = DataLoader(np.zeros((2, 2)), np.zeros(2, dtype=int))
+    fit(model, SGD(model.parameters(), lr=0.1), loader, progress=False, grad_every=value)
+
+
+class Scale(minigrad.nn.Module):
+    """A user's layer: minigrad cannot know what to write for it in ONNX."""
+
+    def forward(self, x: Any) -> Any:
+        return x * 2.0
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
 
 
 # (id, the mistake, the error class, a regular expression its message matches)
@@ -717,6 +769,31 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         GraphError,
         r"ones: backward returned 2 gradients for 1 inputs",
     ),
+    (
+        "a hook on a constant",
+        lambda: zeros(3).register_hook(lambda g: g),
+        GraphError,
+        r"register_hook: this tensor does not require grad",
+    ),
+    (
+        "a hook that is not callable",
+        lambda: leaf().register_hook("print"),
+        ArgumentError,
+        r"register_hook: the hook must be callable, got str",
+    ),
+    (
+        "a hook returning the wrong shape",
+        lambda: hooked(lambda g: g[:1]),
+        ShapeError,
+        r"register_hook: a hook on the output of mul returned an array of shape \(1,\); it "
+        r"must return None or an array of shape \(3,\)",
+    ),
+    (
+        "a hook returning the wrong dtype",
+        lambda: hooked(lambda g: g.astype(np.float32)),
+        DTypeError,
+        r"register_hook: a hook on the output of mul returned a float32 array",
+    ),
     # ---- layers, data and checking tools
     (
         "Add of two shapes",
@@ -840,6 +917,142 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         lambda: (lambda p: SGD([p, p], lr=0.1))(leaf()),
         ArgumentError,
         r"SGD: a parameter appears more than once",
+    ),
+    # ---- indexing and NumPy
+    (
+        "index out of range",
+        index_out_of_range,
+        minigrad.IndexingError,
+        r"getitem: index 3 is out of range for axis 0 of size 3 \(shape \(3, 2\)\)",
+    ),
+    (
+        "too many indices",
+        lambda: zeros(3)[0, 1],
+        minigrad.IndexingError,
+        r"getitem: too many indices for a tensor of shape \(3,\): 2 axes indexed, it has 1",
+    ),
+    (
+        "mask of the wrong shape",
+        lambda: zeros(3)[np.array([True, False])],
+        minigrad.IndexingError,
+        r"getitem: a boolean mask of shape \(2,\) does not fit axes 0 to 0 .*shape \(3,\)",
+    ),
+    (
+        "float index",
+        lambda: zeros(3)[1.0],
+        ArgumentError,
+        r"getitem: indices must be ints, slices, None, \.\.\., or arrays of ints or bools, "
+        r"got float 1.0",
+    ),
+    (
+        "max of nothing",
+        lambda: zeros(0, 3).max(axis=0),
+        ShapeError,
+        r"max: cannot reduce over axes \(0,\) of shape \(0, 3\): there are no elements",
+    ),
+    (
+        "a NumPy function on a tensor",
+        lambda: np.exp(leaf()),
+        ArgumentError,
+        r"np.exp: NumPy functions do not record the graph, .*use minigrad.exp\(t\) or t.exp\(\)",
+    ),
+    (
+        "np.array to another dtype without a copy",
+        lambda: np.array(zeros(2), dtype=np.float32, copy=False),
+        ArgumentError,
+        r"Tensor.__array__: a tensor of dtype float64 cannot be converted to float32 without",
+    ),
+    (
+        "uint8 minus 300",
+        lambda: Tensor(np.zeros(2, dtype=np.uint8)) - 300,
+        DTypeError,
+        r"sub: Python integer 300 out of bounds for uint8; convert the tensor to a wider dtype",
+    ),
+    # ---- in place
+    (
+        "in place on a leaf that requires grad",
+        lambda: leaf().__isub__(1.0),
+        GraphError,
+        r"sub_: a leaf tensor that requires grad is being used in an in-place operation; "
+        r"update it inside minigrad.no_grad\(\)",
+    ),
+    (
+        "in place on a tensor in a graph",
+        lambda: (leaf() * 2).__iadd__(1.0),
+        GraphError,
+        r"add_: an in-place operation on a tensor that is part of a graph is not recorded",
+    ),
+    (
+        "in place changing the dtype",
+        lambda: Tensor(np.arange(3)).__itruediv__(2),
+        DTypeError,
+        r"div_: the result would be float64 but the tensor is int64; an in-place operation "
+        r"keeps the tensor's dtype",
+    ),
+    (
+        "setitem of floats into ints",
+        lambda: Tensor(np.arange(3)).__setitem__(0, 1.5),
+        DTypeError,
+        r"setitem: cannot store float64 values in a tensor of dtype int64 without changing",
+    ),
+    (
+        "backward after an in-place change",
+        modified_after_saved,
+        GraphError,
+        r"backward: input 1 of mul \('x' of shape \(2,\)\) was modified in place after the "
+        r"graph saved it \(version 1, saved at 0\); compute the loss again after the update",
+    ),
+    (
+        "explore after backward",
+        explore_after_backward,
+        minigrad.errors.VizError,
+        r"explore: cannot run backward\(\) on root 0: backward: the graph through sum was "
+        r"already released.*Call explore\(loss, path\) before loss.backward\(\)",
+    ),
+    (
+        "explore of a tensor that is not a scalar",
+        lambda: minigrad.viz.explore(leaf() * 2, "never-written.html"),
+        minigrad.errors.VizError,
+        r"explore: root 0 has shape \(3,\); explore runs backward\(\) from scalars",
+    ),
+    (
+        "explore with the steps of another graph",
+        explore_with_steps_of_another_graph,
+        minigrad.errors.VizError,
+        r"explore: step 0 ran sum, which is not in the graph of the roots given",
+    ),
+    (
+        "fit with a negative grad_every",
+        lambda: fit_with_grad_every(-1),
+        minigrad.errors.ArgumentRangeError,
+        r"fit: grad_every must be an int >= 0, got -1 \(int\)",
+    ),
+    # ---- specs by name and export (nothing is written: each fails before the file)
+    (
+        "a spec name that minigrad does not ship",
+        lambda: minigrad.nn.from_spec("resnet9"),
+        SpecError,
+        r"resnet9: no such model spec file, and minigrad ships no spec of that name "
+        r"\(bundled: lenet5, mlp, ",
+    ),
+    (
+        "a layer with no ONNX exporter",
+        lambda: to_onnx(minigrad.nn.Sequential(minigrad.nn.Flatten(), Scale()), "x.onnx", (4,)),
+        ExportError,
+        r"to_onnx: layer '1' is a Scale, which has no ONNX exporter \(minigrad exports: "
+        r"Sequential, Conv2d, Linear",
+    ),
+    (
+        "an ONNX export without an input shape",
+        lambda: to_onnx(minigrad.nn.Sequential(minigrad.nn.Linear(4, 2)), "x.onnx"),
+        ArgumentError,
+        r"to_onnx: pass input_shape, e.g. \(1, 28, 28\) without the batch axis; this Sequential",
+    ),
+    (
+        "an export to an unknown format",
+        lambda: export_model("mlp", "model.pt"),
+        ArgumentError,
+        r"export: model.pt must end in .onnx or .safetensors \(the format follows the suffix\)",
     ),
     # training runs (minigrad.train.run, the `minigrad train` command): before the first step
     (

@@ -79,6 +79,12 @@ def apply_step(step: Step, pool: list[Tensor]) -> Tensor:
         return base ** at["p"]
     if op == "relu":
         return minigrad.relu(a)
+    if op == "abs":
+        return abs(a)
+    if op in ("max", "min"):
+        return getattr(a, op)(axis=at["axis"], keepdims=at["keepdims"])
+    if op == "getitem":
+        return a[at["index"]]
     if op == "sum":
         return a.sum(axis=at["axis"], keepdims=at["keepdims"])
     if op == "mean":
@@ -120,6 +126,7 @@ def run(steps: list[Step], outputs: list[tuple[int, float]], leaves: tuple[Tenso
 
 OPS = [
     *("add", "sub", "mul", "div", "neg", "exp", "log", "pow", "relu", "sum", "mean"),
+    *("abs", "max", "min", "getitem"),
     *("reshape", "transpose", "softmax", "log_softmax", "matmul", "linear", "conv2d"),
     *("max_pool2d", "cross_entropy", "nll_loss"),
 ]
@@ -154,6 +161,27 @@ def _draw_step(draw: st.DrawFn, op: str, pool: list[np.ndarray], first: int) -> 
         return Step(op, (first,), {"shifted": shifted, "p": p})
     if op == "relu":
         return Step(op, (first,)) if np.abs(x).min(initial=1) > MARGIN else None
+    if op == "abs":
+        return Step(op, (first,)) if np.abs(x).min(initial=1) > MARGIN else None
+    if op in ("max", "min") and nd and x.size:
+        axis = draw(st.none() | st.integers(0, nd - 1))
+        ordered = np.sort(x, axis=axis)
+        if np.any(np.diff(ordered, axis=-1 if axis is None else axis) <= MARGIN):
+            return None  # a tie within reach of finite differences: no derivative there
+        return Step(op, (first,), {"axis": axis, "keepdims": draw(st.booleans())})
+    if op == "getitem" and nd and x.shape[0]:
+        size = x.shape[0]
+        kind = draw(st.sampled_from(["ints", "slice", "mask"]))
+        if kind == "ints":  # repeated and negative indices: a scatter-add in backward
+            rows = draw(st.lists(st.integers(-size, size - 1), min_size=1, max_size=4))
+            index: Any = np.array(rows)
+        elif kind == "slice":
+            index = (Ellipsis, slice(draw(st.integers(0, x.shape[-1] - 1)), None))
+        else:
+            mask = draw(hnp.arrays(np.bool_, (size,)))
+            mask[draw(st.integers(0, size - 1))] = True  # never empty
+            index = mask
+        return Step(op, (first,), {"index": index})
     if op in ("sum", "mean"):
         axis = (
             draw(st.none() | st.lists(st.integers(0, max(nd - 1, 0)), unique=True)) if nd else None
@@ -396,6 +424,14 @@ def options() -> st.SearchStrategy[Any]:
 images, kernels = plausible(small_shapes(3, 5)), plausible(small_shapes(3, 5))
 anything = plausible(small_shapes())
 
+
+def reduction(fn: Callable[..., Tensor]) -> st.SearchStrategy[Callable[[], Any]]:
+    """A call of a reduction with any array, axis and keepdims."""
+    return st.builds(
+        lambda a, x, k: lambda: fn(a, axis=x, keepdims=k), anything, options(), st.booleans()
+    )
+
+
 CALLS: dict[str, st.SearchStrategy[Callable[[], Any]]] = {
     "Tensor": st.builds(lambda d, r: lambda: Tensor(d, requires_grad=r), anything, st.booleans()),
     "add": st.builds(lambda a, b: lambda: minigrad.add(a, b), anything, anything),
@@ -407,18 +443,31 @@ CALLS: dict[str, st.SearchStrategy[Callable[[], Any]]] = {
     "log": st.builds(lambda a: lambda: minigrad.log(a), anything),
     "pow": st.builds(lambda a, p: lambda: minigrad.pow(a, p), anything, options() | anything),
     "relu": st.builds(lambda a: lambda: minigrad.relu(a), anything),
-    "sum": st.builds(
-        lambda a, x, k: lambda: minigrad.sum(a, axis=x, keepdims=k),
+    "abs": st.builds(lambda a: lambda: minigrad.abs(a), anything),
+    "max": reduction(minigrad.max),
+    "min": reduction(minigrad.min),
+    "getitem": st.builds(
+        lambda a, i: lambda: minigrad.getitem(a, i),
         anything,
-        options(),
-        st.booleans(),
+        options() | anything | st.just(Ellipsis) | st.tuples(options(), st.just(slice(0.5, 1))),
     ),
-    "mean": st.builds(
-        lambda a, x, k: lambda: minigrad.mean(a, axis=x, keepdims=k),
+    "setitem": st.builds(
+        lambda a, i, v: lambda: Tensor._lift(a).__setitem__(i, v), anything, options(), anything
+    ),
+    "in place": st.builds(
+        lambda a, b, op: lambda: getattr(Tensor._lift(a), op)(b),
         anything,
-        options(),
-        st.booleans(),
+        anything,
+        st.sampled_from(["__iadd__", "__isub__", "__imul__", "__itruediv__"]),
     ),
+    "np.array": st.builds(
+        lambda a, d, c: lambda: np.array(Tensor._lift(a), dtype=d, copy=c),
+        anything,
+        st.sampled_from([None, np.float32, np.int8, np.bool_]),
+        st.sampled_from([None, True, False]),
+    ),
+    "sum": reduction(minigrad.sum),
+    "mean": reduction(minigrad.mean),
     "reshape": st.builds(lambda a, s: lambda: minigrad.reshape(a, s), anything, options()),
     "flatten": st.builds(lambda a, s: lambda: minigrad.flatten(a, s), anything, options()),
     "transpose": st.builds(lambda a, s: lambda: minigrad.transpose(a, s), anything, options()),

@@ -51,3 +51,9 @@ def test_plots_leave_the_pyplot_backend_alone(tmp_path):
     before = matplotlib.get_backend()
     plots.plot_confusion_matrix(np.eye(3, dtype=int), tmp_path / "c.png")
     assert matplotlib.get_backend() == before
+
+
+def test_plot_gradients_on_a_log_scale_skips_zero_norms(tmp_path):
+    gradients = [{"epoch": 1, "0.weight": 1.0, "0.bias": 0.0}, {"epoch": 2, "0.weight": 1e-6}]
+    path = plots.plot_gradients(gradients, tmp_path / "g.png")
+    assert path.read_bytes()[:8] == PNG

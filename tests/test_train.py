@@ -237,6 +237,7 @@ def test_run_writes_a_whole_run(tmp_path):
         "metrics.csv",
         "curves.png",
         "confusion.png",
+        "gradients.png",
     ]
     for name in result.files:
         assert (tmp_path / name).stat().st_size > 0
@@ -319,6 +320,81 @@ def test_load_model_from_a_spec_and_a_checkpoint(tmp_path):
         assert np.array_equal(p.data, q.data), name
     fresh = load_model(MODELS / "mlp.toml", seed=0)
     assert fresh.spec == again.spec
+
+
+# ---------------------------------------------------------------------------- gradient norms
+
+
+def full_batch_fit(epochs, grad_every, seed=0):
+    x, y = blobs()
+    model = nn.Sequential(nn.Linear(2, 3, rng=seed))
+    loader = data.DataLoader(x, y, batch_size=len(x))  # one step per epoch
+    h = fit(
+        model,
+        optim.SGD(model.parameters(), lr=0.1),
+        loader,
+        epochs=epochs,
+        progress=False,
+        grad_every=grad_every,
+    )
+    return model, h
+
+
+def test_fit_records_each_parameters_gradient_norm_per_epoch():
+    x, y = blobs()
+    _, h = full_batch_fit(epochs=3, grad_every=1)
+    assert [g["epoch"] for g in h.gradients] == [1, 2, 3]
+    assert h.keys() == ["epoch", "train_loss", "train_accuracy", "seconds"]  # metrics apart
+    # Replay: the gradient each epoch's one step computed, before its update.
+    model = nn.Sequential(nn.Linear(2, 3, rng=0))
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    for record in h.gradients:
+        sgd.zero_grad()
+        minigrad.cross_entropy(model(x), y).backward()
+        for name, p in model.named_parameters():
+            assert record[name] == pytest.approx(float(np.linalg.norm(p.grad)), rel=1e-6)
+        sgd.step()
+
+
+def test_fit_samples_one_step_in_grad_every_and_averages_them():
+    x, y = blobs(40)
+    model = nn.Sequential(nn.Linear(2, 3, rng=0))
+    twin = nn.Sequential(nn.Linear(2, 3, rng=0))
+    loader = data.DataLoader(x, y, batch_size=4)  # 10 steps: sampled are 1, 5 and 9
+    h = fit(model, optim.SGD(model.parameters(), lr=0.1), loader, progress=False, grad_every=4)
+    sgd = optim.SGD(twin.parameters(), lr=0.1)
+    norms = []
+    for step, (xb, yb) in enumerate(loader):
+        sgd.zero_grad()
+        minigrad.cross_entropy(twin(xb), yb).backward()
+        if step in (0, 4, 8):
+            norms.append(np.linalg.norm(twin[0].weight.grad))
+        sgd.step()
+    assert h.gradients[0]["0.weight"] == pytest.approx(np.mean(norms), rel=1e-6)
+
+
+def test_fit_without_gradient_norms_and_with_a_bad_grad_every():
+    _, h = full_batch_fit(epochs=1, grad_every=0)
+    assert h.gradients == []
+    for bad in (-1, 1.5, True, "10"):
+        with pytest.raises(ArgumentError, match="fit: grad_every must be an int"):
+            full_batch_fit(epochs=1, grad_every=bad)
+
+
+def test_a_run_keeps_its_gradient_norms_in_metrics_the_checkpoint_and_a_picture(tmp_path):
+    from minigrad.checkpoint import load_checkpoint
+
+    whole = quick(tmp_path / "whole", epochs=2, plots=True)
+    assert (tmp_path / "whole" / "gradients.png").read_bytes()[:4] == b"\x89PNG"
+    metrics = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert metrics["gradients"] == whole.history.gradients
+    assert [g["epoch"] for g in whole.history.gradients] == [1, 2]
+    assert set(whole.history.gradients[0]) == {"epoch", *dict(whole.model.named_parameters())}
+    assert load_checkpoint(tmp_path / "whole" / "checkpoint.npz").gradients == metrics["gradients"]
+    # Resumed after one epoch: the same norms as the uninterrupted run.
+    quick(tmp_path / "first", epochs=1)
+    resumed = quick(tmp_path / "rest", epochs=2, resume=tmp_path / "first" / "checkpoint.npz")
+    assert resumed.history.gradients == whole.history.gradients
 
 
 def test_fit_trains_in_training_mode_and_evaluate_runs_in_evaluation_mode():

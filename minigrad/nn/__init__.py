@@ -7,11 +7,14 @@
 | | ``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``AvgPool2d``, ``BatchNorm1d``, ``BatchNorm2d``, |
 | | ``Dropout``, and the merges ``Add`` and ``Concat`` |
 | ``graph.py`` | ``Graph``: layers that read named earlier layers (skip connections) |
-| ``spec.py`` | ``from_spec``: a ``Sequential`` or ``Graph`` from a TOML spec in ``models/`` |
+| ``spec.py`` | ``from_spec``: a ``Sequential`` or ``Graph`` from a TOML spec, by path or |
+| | bundled name |
 | ``summary.py`` | ``summary(model, input_shape)``: layers, output shapes, parameter counts |
 
 >>> from minigrad import nn
->>> model = nn.from_spec("models/seed_cnn.toml")   # doctest: +SKIP
+>>> model = nn.from_spec("seed_cnn")   # a bundled spec by name, or a path to a TOML file
+>>> model.spec["name"]
+'seed_cnn'
 """
 
 from minigrad.nn.graph import Graph
@@ -37,10 +40,12 @@ from minigrad.nn.module import Module, Parameter, Sequential
 from minigrad.nn.spec import (
     LAYER_TYPES,
     LayerShapes,
+    bundled_specs,
     folder_name,
     from_spec,
     infer_shapes,
     load_spec,
+    spec_file,
     state_shapes,
     validate_spec,
 )
@@ -70,10 +75,12 @@ __all__ = [
     "Softmax",
     "Summary",
     "Tanh",
+    "bundled_specs",
     "folder_name",
     "from_spec",
     "infer_shapes",
     "load_spec",
+    "spec_file",
     "state_shapes",
     "summary",
     "validate_spec",

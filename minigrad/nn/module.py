@@ -22,8 +22,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.engine import name_scope
+from minigrad.engine import no_grad
 from minigrad.errors import ArgumentError, ShapeError, StateDictError
+from minigrad.modes import name_scope
 from minigrad.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential"]
@@ -337,9 +338,11 @@ class Module:
                     f"expected numbers for the model's {p.data.dtype}"
                 )
             values[key] = value
-        # Every entry is checked before any is copied: a bad state dict changes nothing.
-        for key, value in values.items():
-            np.copyto(own[key].data, value, casting="same_kind")
+        # Every entry is checked before any is copied: a bad state dict changes nothing. The
+        # copy goes through the tensor, so each parameter's version goes up.
+        with no_grad():
+            for key, value in values.items():
+                own[key][...] = value
 
     # ---------------------------------------------------------------- display
 

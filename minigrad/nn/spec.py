@@ -29,6 +29,11 @@ for the model's input), merge layers (``Add``, ``Concat``) join several, and
 ``[blocks.<name>]`` declares a block of layers that a ``type = "Block"`` entry repeats: such a
 spec builds an :class:`~minigrad.nn.Graph` (see ``models/resnet_mini.toml``).
 
+The specs shipped with minigrad (``models/`` in the repository, installed as the package
+``minigrad.models``) are found by name: ``from_spec("seed_cnn")``, ``minigrad train --model
+seed_cnn``. A path to an existing file always wins over a bundled name; :func:`bundled_specs`
+lists the names.
+
 A spec is data, never code: only the layer types in :data:`LAYER_TYPES` exist, and each
 argument is checked against its expected type. Any problem is a :class:`~minigrad.SpecError`
 that names the file, the layer's index and type, and what is wrong. The model's output must
@@ -41,8 +46,9 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping
+from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -86,6 +92,9 @@ from minigrad.nn.layers import (
 from minigrad.nn.module import Module, Sequential, Shape
 from minigrad.ops.conv import check_pool_padding, output_size
 
+if TYPE_CHECKING:  # importlib.resources.abc is new in Python 3.11
+    from importlib.resources.abc import Traversable
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -94,10 +103,12 @@ else:  # pragma: no cover - Python 3.10
 __all__ = [
     "LAYER_TYPES",
     "LayerShapes",
+    "bundled_specs",
     "folder_name",
     "from_spec",
     "infer_shapes",
     "load_spec",
+    "spec_file",
     "state_shapes",
     "validate_spec",
 ]
@@ -411,14 +422,50 @@ _TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers", "blocks"}
 _FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+def bundled_specs() -> dict[str, Traversable]:
+    """The specs shipped with minigrad, by name (the file name without ``.toml``).
+
+    >>> sorted(bundled_specs())[:3]
+    ['lenet5', 'mlp', 'seed_cnn']
+    """
+    folder = resources.files("minigrad.models")
+    found = (f for f in folder.iterdir() if f.is_file() and f.name.endswith(".toml"))
+    return {f.name.removesuffix(".toml"): f for f in sorted(found, key=lambda f: f.name)}
+
+
+def spec_file(spec: str | Path) -> Path | Traversable:
+    """The file a spec argument means: a path to a file, or the name of a bundled spec.
+
+    A path that exists is read as given; a bare name (no folder, no suffix) that is not a file
+    is looked up among :func:`bundled_specs`.
+
+    Raises:
+        SpecError: a bare name that is neither a file nor a bundled spec (the message lists the
+            bundled names).
+
+    >>> spec_file("seed_cnn").name
+    'seed_cnn.toml'
+    """
+    path = Path(spec)
+    if path.is_file() or path.name != str(spec) or path.suffix:
+        return path
+    known = bundled_specs()
+    if path.name not in known:
+        raise SpecError(
+            f"{spec}: no such model spec file, and minigrad ships no spec of that name "
+            f"(bundled: {', '.join(known)}); pass a path to a .toml file for your own"
+        )
+    return known[path.name]
+
+
 def load_spec(path: str | Path) -> dict[str, Any]:
-    """Read a TOML spec file into a dict (not yet validated).
+    """Read a TOML spec file, or a bundled spec by name, into a dict (not yet validated).
 
     Raises:
         SpecError: the file is missing, larger than 1 MiB, or not valid TOML (the message
             names the file).
     """
-    path = Path(path)
+    path = spec_file(path)
     try:
         with path.open("rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
@@ -816,7 +863,8 @@ def from_spec(
     layers name their inputs, merge (``Add``, ``Concat``) or repeat a block.
 
     Args:
-        spec: a path to a TOML file, or the same content as a dict.
+        spec: a path to a TOML file, the name of a bundled spec (``"seed_cnn"``, see
+            :func:`bundled_specs`), or the same content as a dict.
         seed: the seed (or Generator) the weights are drawn from, layer by layer in order;
             one seed gives the same model every time. Each ``Dropout`` gets a generator of its
             own, spawned from it.

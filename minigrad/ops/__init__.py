@@ -2,9 +2,10 @@
 
 | file | ops |
 |---|---|
-| ``elementwise.py`` | ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``exp``, ``log``, ``pow`` |
-| ``reduce.py`` | ``sum``, ``mean`` |
-| ``shape.py`` | ``reshape``, ``flatten``, ``transpose``, ``concat`` |
+| ``elementwise.py`` | ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``abs``, ``exp``, ``log``, |
+| | ``pow`` |
+| ``reduce.py`` | ``sum``, ``mean``, ``max``, ``min`` |
+| ``shape.py`` | ``reshape``, ``flatten``, ``transpose``, ``getitem``, ``concat`` |
 | ``linalg.py`` | ``matmul``, ``linear`` |
 | ``activation.py`` | ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, |
 | | ``log_softmax`` |
@@ -17,14 +18,15 @@
 from minigrad.ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.dropout import dropout
-from minigrad.ops.elementwise import add, div, exp, log, mul, neg, pow, sub
+from minigrad.ops.elementwise import abs, add, div, exp, log, mul, neg, pow, sub
 from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.loss import cross_entropy, nll_loss
 from minigrad.ops.norm import batch_norm
-from minigrad.ops.reduce import mean, sum
-from minigrad.ops.shape import concat, flatten, reshape, transpose
+from minigrad.ops.reduce import max, mean, min, sum
+from minigrad.ops.shape import concat, flatten, getitem, reshape, transpose
 
 __all__ = [
+    "abs",
     "add",
     "avg_pool2d",
     "batch_norm",
@@ -35,13 +37,16 @@ __all__ = [
     "dropout",
     "exp",
     "flatten",
+    "getitem",
     "leaky_relu",
     "linear",
     "log",
     "log_softmax",
     "matmul",
+    "max",
     "max_pool2d",
     "mean",
+    "min",
     "mul",
     "neg",
     "nll_loss",

@@ -1,4 +1,4 @@
-"""Elementwise ops: ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``exp``, ``log``, ``pow``.
+"""Elementwise ops: ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``abs``, ``exp``, ``log``, ``pow``.
 
 Binary ops broadcast like NumPy. Their VJPs return gradients of the broadcast shape, and
 the engine sums them back to each input's shape: if ``b`` of shape ``(3,)`` was broadcast
@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad import engine
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentError, DTypeError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
-__all__ = ["add", "div", "exp", "log", "mul", "neg", "pow", "sub"]
+__all__ = ["abs", "add", "div", "exp", "log", "mul", "neg", "pow", "sub"]
 
 
 def _binary_check(name: str, ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> None:
@@ -42,7 +43,6 @@ class Add(Function):
     """
 
     name = "add"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -64,7 +64,6 @@ class Sub(Function):
     """
 
     name = "sub"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -86,7 +85,6 @@ class Mul(Function):
     """
 
     name = "mul"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -113,7 +111,6 @@ class Div(Function):
     """
 
     name = "div"
-    promote = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
@@ -155,6 +152,25 @@ class Neg(Function):
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
         return (np.negative(grad),)
+
+
+class Abs(Function):
+    """``y = |x|``.   VJP: ``dL/dx = dL/dy * sign(x)``, with ``sign(0) = 0`` as in PyTorch.
+
+    Derivation: ``docs/derivations/elementwise.md#abs``
+    """
+
+    name = "abs"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = ctx.saved_tensors
+        return (grad * np.sign(x),)
 
 
 class Exp(Function):
@@ -229,6 +245,57 @@ class Pow(Function):
         return (grad * (p * np.power(x, p - 1)),)
 
 
+class Cast(Function):
+    """``y = x.astype(dtype)``; the VJP casts back: ``dL/dx = (dL/dy).astype(x.dtype)``.
+
+    Inserted when the inputs of a binary op have different float dtypes (see
+    :func:`promote`), and by ``Tensor.astype``.
+
+    Derivation: ``docs/derivations/elementwise.md#cast-dtype-promotion``
+    """
+
+    name = "cast"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
+        ctx.save_for_backward(x.dtype)
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (dtype,) = ctx.saved_tensors
+        return (grad.astype(dtype),)
+
+
+def promote(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` as tensors of one dtype, by NumPy's rules, for a binary op.
+
+    Python numbers are weak and take the tensors' dtype, as PyTorch's scalars do; a narrower
+    float tensor is cast to the wider by a recorded :class:`Cast`, so each VJP sees one dtype.
+    """
+    tensor = engine.Tensor  # the class, bound when minigrad.tensor has loaded (the one knot)
+    if isinstance(a, tensor) and isinstance(b, tensor) and a._data.dtype == b._data.dtype:
+        return a, b
+    values = [
+        x if isinstance(x, (tensor, int, float, bool)) else tensor._lift(x, op) for x in (a, b)
+    ]
+    target = np.result_type(*[v._data.dtype if isinstance(v, tensor) else v for v in values])
+    out = []
+    for v in values:
+        if not isinstance(v, tensor):
+            try:
+                v = tensor._make(np.asarray(v, dtype=target), None)
+            except OverflowError as exc:  # NumPy 2: a uint8 tensor - 300
+                raise DTypeError(
+                    f"{op}: {exc}; convert the tensor to a wider dtype first, e.g. "
+                    "t.astype(np.int64)"
+                ) from exc
+        elif v._data.dtype != target:
+            v = Cast.apply(v, dtype=target)
+        out.append(v)
+    return out[0], out[1]
+
+
 def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     """Elementwise ``a + b`` with NumPy broadcasting (also ``a + b`` on tensors).
 
@@ -236,7 +303,7 @@ def add(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> (minigrad.Tensor([1.0, 2.0]) + 1).data
     array([2., 3.])
     """
-    return Add.apply(a, b)
+    return Add.apply(*promote("add", a, b))
 
 
 def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -249,7 +316,7 @@ def sub(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> b.grad                                    # -1 from each of the 3 rows
     array([-3., -3.])
     """
-    return Sub.apply(a, b)
+    return Sub.apply(*promote("sub", a, b))
 
 
 def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -261,7 +328,7 @@ def mul(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> a.grad                                    # dL/da = dL/dz * b
     array([ 10., 100.])
     """
-    return Mul.apply(a, b)
+    return Mul.apply(*promote("mul", a, b))
 
 
 def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
@@ -273,7 +340,7 @@ def div(a: Tensor | Any, b: Tensor | Any) -> Tensor:
     >>> b.grad                                    # d(1/b)/db = -1/b**2
     array([-0.25  , -0.0625])
     """
-    return Div.apply(a, b)
+    return Div.apply(*promote("div", a, b))
 
 
 def neg(x: Tensor | Any) -> Tensor:
@@ -284,6 +351,18 @@ def neg(x: Tensor | Any) -> Tensor:
     array([-1.,  2.])
     """
     return Neg.apply(x)
+
+
+def abs(x: Tensor | Any) -> Tensor:
+    """Elementwise ``|x|`` (also ``abs(x)``); its gradient at 0 is 0.
+
+    >>> import minigrad, numpy as np
+    >>> x = minigrad.Tensor(np.array([-2.0, 0.0, 3.0]), requires_grad=True)
+    >>> abs(x).sum().backward()
+    >>> x.grad                                    # sign(x)
+    array([-1.,  0.,  1.])
+    """
+    return Abs.apply(x)
 
 
 def exp(x: Tensor | Any) -> Tensor:

@@ -17,12 +17,39 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.engine import Function, Node
-from minigrad.errors import ShapeError
+from minigrad.errors import DTypeError, ShapeError
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
 __all__ = ["linear", "matmul"]
+
+
+def check_same_dtype(op: str, *arrays: np.ndarray | None) -> None:
+    """The inputs of a matrix product share one dtype, as in PyTorch: float32 weights are
+    never silently copied to float64 for a float64 batch."""
+    dtypes = [a.dtype for a in arrays if a is not None]
+    if any(d != dtypes[0] for d in dtypes):
+        raise DTypeError(
+            f"{op}: expected inputs of one dtype, got ({', '.join(map(str, dtypes))}); convert "
+            "them first, e.g. x.astype(np.float32) for a float32 model"
+        )
+
+
+def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for the VJPs of the matrix products.
+
+    Speed case: when the shared dimension has length 1 (the weight gradient of one sample, an
+    outer product), broadcasting ``a * b`` computes the same array without BLAS. For (5408, 1)
+    by (1, 10) float32 operands (one 28x28 sample of the design document's CNN) it takes 5 us
+    against 15 us for ``np.dot`` and 63 us for ``np.matmul`` (thread CPU time, NumPy 2.4);
+    end to end a per-sample SGD step is 1.4x faster than with ``np.matmul`` (bench,
+    interleaved rounds with and without), and about 6% faster than with ``np.dot`` (10 us of
+    a 160 us step). For the 8x8 digits' (288, 1) by (1, 10) all three take 1-4 us.
+    """
+    if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
+        return a * b
+    return np.matmul(a, b)
 
 
 class MatMul(Function):
@@ -35,10 +62,10 @@ class MatMul(Function):
     """
 
     name = "matmul"
-    same_dtype = True
 
     @staticmethod
     def check(a: np.ndarray, b: np.ndarray) -> None:
+        check_same_dtype("matmul", a, b)
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(
                 "matmul: both operands need at least 1 dimension, got shapes "
@@ -76,23 +103,14 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if need_a:
-            ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
+            ga = product(g2, np.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 ga = ga[..., 0, :]
         if need_b:
-            gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
+            gb = product(np.swapaxes(a2, -1, -2), g2)
             if b.ndim == 1:
                 gb = gb[..., 0]
         return ga, gb
-
-
-def _outer_or_dot(g: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``G^T X`` for G (n, out) and X (n, in).
-
-    Speed case: for one sample (n = 1) it is an outer product, and broadcasting ``g.T * x``
-    beats BLAS ``np.dot`` by about 3x (measured with timeit on NumPy 2.4).
-    """
-    return g.T * x if len(x) == 1 else np.dot(g.T, x)
 
 
 class Linear(Function):
@@ -106,10 +124,10 @@ class Linear(Function):
     """
 
     name = "linear"
-    same_dtype = True
 
     @staticmethod
     def check(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
+        check_same_dtype("linear", x, w, b)
         if w.ndim != 2:
             raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {w.shape}")
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:
@@ -136,8 +154,8 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         g = grad.reshape(-1, w.shape[0])
-        gx = np.dot(grad, w) if need[0] else None
-        gw = _outer_or_dot(g, x.reshape(-1, w.shape[1])) if need[1] else None
+        gx = np.matmul(grad, w) if need[0] else None
+        gw = product(g.T, x.reshape(-1, w.shape[1])) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g.sum(axis=0) if need[2] else None)

@@ -1,10 +1,12 @@
-"""Shape ops: ``reshape``, ``flatten``, ``transpose`` and ``concat``.
+"""Shape ops: ``reshape``, ``flatten``, ``transpose``, ``getitem`` (indexing, ``x[...]``) and
+``concat``.
 
 They move elements without changing them, so each VJP moves the gradient back:
 ``reshape``'s VJP reshapes ``dL/dy`` to the input's shape, ``transpose``'s applies the
-inverse permutation, ``concat``'s cuts ``dL/dy`` back into the inputs' pieces. The design
-document's ``A^f = flatten(A^c)`` is a reshape, and its backward step, "reshape the upstream
-gradient to the shape of ``A^c``", is this VJP.
+inverse permutation, ``getitem``'s adds each element of ``dL/dy`` into the place it was read
+from, ``concat``'s cuts ``dL/dy`` back into the inputs' pieces. The design document's
+``A^f = flatten(A^c)`` is a reshape, and its backward step, "reshape the upstream gradient to
+the shape of ``A^c``", is this VJP.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import numpy as np
 
 from minigrad.arguments import is_int
 from minigrad.engine import Function, Node
-from minigrad.errors import ArgumentError, ShapeError
+from minigrad.errors import ArgumentError, IndexingError, ShapeError
 from minigrad.ops._axes import normalize_axis, shape_of
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
-__all__ = ["concat", "flatten", "reshape", "transpose"]
+__all__ = ["concat", "flatten", "getitem", "reshape", "transpose"]
+
+#: One component of a normalised index: an int, a slice, None, ``...``, or an int or bool array.
+IndexPart = Any
 
 
 class Reshape(Function):
@@ -130,6 +135,108 @@ def concat(xs: Sequence[Tensor | Any], axis: int = 0) -> Tensor:
     return Concat.apply(*xs, axis=normalize_axis("concat", axis, ndim))
 
 
+def normalize_index(op: str, index: Any) -> tuple[IndexPart, ...]:
+    """``index`` as a tuple of ints, slices, None, ``...`` and int or bool arrays.
+
+    Tensors and lists become arrays; anything else (a float, a string, a float array) is an
+    :class:`~minigrad.errors.ArgumentError` naming ``op``.
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    out: list[IndexPart] = []
+    for part in parts:
+        if part is None or part is Ellipsis or is_int(part):
+            out.append(int(part) if is_int(part) else part)
+            continue
+        if isinstance(part, slice):
+            if not all(v is None or is_int(v) for v in (part.start, part.stop, part.step)):
+                raise ArgumentError(f"{op}: slice bounds must be ints or None, got {part!r}")
+            out.append(part)
+            continue
+        try:
+            array = np.asarray(part)
+        except (TypeError, ValueError) as exc:  # a ragged list
+            raise ArgumentError(f"{op}: cannot make an index array from {part!r} ({exc})") from exc
+        if array.size == 0 and array.dtype.kind == "f":  # x[[]], as NumPy: no elements
+            array = array.astype(np.intp)
+        if array.dtype.kind not in "iub":
+            raise ArgumentError(
+                f"{op}: indices must be ints, slices, None, ..., or arrays of ints or bools, "
+                f"got {type(part).__name__} {part!r}"
+            )
+        out.append(array)
+    return tuple(out)
+
+
+def _axes_taken(part: IndexPart) -> int:
+    if part is None or part is Ellipsis:
+        return 0
+    return part.ndim if isinstance(part, np.ndarray) and part.dtype.kind == "b" else 1
+
+
+def check_index(op: str, shape: tuple[int, ...], index: tuple[IndexPart, ...]) -> None:
+    """Every component of a normalised ``index`` fits ``shape``, or an IndexingError."""
+    taken = [_axes_taken(part) for part in index]
+    if sum(part is Ellipsis for part in index) > 1:
+        raise IndexingError(f"{op}: an index can have only one ellipsis (...)")
+    if sum(taken) > len(shape):
+        raise IndexingError(
+            f"{op}: too many indices for a tensor of shape {shape}: {sum(taken)} axes indexed, "
+            f"it has {len(shape)}"
+        )
+    axis = 0
+    for part, width in zip(index, taken, strict=True):
+        if part is Ellipsis:
+            axis += len(shape) - sum(taken)
+        elif isinstance(part, np.ndarray) and part.dtype.kind == "b":
+            expected = shape[axis : axis + width]
+            if part.shape != expected:
+                raise IndexingError(
+                    f"{op}: a boolean mask of shape {part.shape} does not fit axes {axis} to "
+                    f"{axis + width - 1} of a tensor of shape {shape}; it must have shape "
+                    f"{expected}"
+                )
+        elif part is not None and not isinstance(part, slice):
+            size, values = shape[axis], np.asarray(part)
+            outside = values[(values < -size) | (values >= size)]
+            if outside.size:
+                raise IndexingError(
+                    f"{op}: index {outside.flat[0]} is out of range for axis {axis} of size "
+                    f"{size} (shape {shape})"
+                )
+        axis += width
+
+
+class GetItem(Function):
+    """``y = x[index]``, with NumPy's basic and advanced indexing.
+
+    VJP: ``dL/dx = 0`` except where elements were read: ``dL/dx[index] += dL/dy``, a
+    scatter-add, so an element read twice (a repeated integer index) gets both gradients.
+
+    Derivation: ``docs/derivations/shape.md#getitem``
+    """
+
+    name = "getitem"
+
+    @staticmethod
+    def check(x: np.ndarray, *, index: tuple[IndexPart, ...]) -> None:
+        check_index("getitem", x.shape, index)
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, index: tuple[IndexPart, ...]) -> np.ndarray:
+        ctx.save_for_backward(x.shape, index)
+        return x[index]
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        shape, index = ctx.saved_tensors
+        gx = np.zeros(shape, dtype=grad.dtype)
+        if any(isinstance(part, np.ndarray) for part in index):
+            np.add.at(gx, index, grad)  # integer arrays may repeat an element
+        else:
+            gx[index] = grad  # basic indexing reads each element at most once
+        return (gx,)
+
+
 def reshape(x: Tensor | Any, shape: int | Sequence[int]) -> Tensor:
     """``x`` with a new shape of the same size; one entry may be ``-1`` (inferred).
 
@@ -174,3 +281,19 @@ def transpose(x: Tensor | Any, axes: Sequence[int] | None = None) -> Tensor:
                 f"transpose: axes {tuple(axes)} are not a permutation of the {ndim} axes"
             )
     return Transpose.apply(x, axes=perm)
+
+
+def getitem(x: Tensor | Any, index: Any) -> Tensor:
+    """``x[index]``: ints, slices, None, ``...``, integer arrays and boolean masks, as NumPy.
+
+    >>> import minigrad, numpy as np
+    >>> x = minigrad.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> x[:, 1:].data
+    array([[1., 2.],
+           [4., 5.]])
+    >>> x[0, [2, 2]].sum().backward()             # element (0, 2) read twice
+    >>> x.grad
+    array([[0., 0., 2.],
+           [0., 0., 0.]])
+    """
+    return GetItem.apply(x, index=normalize_index("getitem", index))

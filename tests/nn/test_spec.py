@@ -41,6 +41,7 @@ def test_input_shape_override_infers_the_linear_size():
         ("mlp.toml", (4, 1, 8, 8)),
         ("mnist_bn.toml", (4, 1, 28, 28)),
         ("resnet_mini.toml", (4, 1, 8, 8)),
+        ("small_cifar.toml", (4, 3, 32, 32)),
     ],
 )
 def test_every_model_trains_for_a_few_steps(name, x_shape):
@@ -57,6 +58,17 @@ def test_every_model_trains_for_a_few_steps(name, x_shape):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_every_model_in_models_is_tested_above():
+    assert {p.name for p in MODELS.glob("*.toml")} == {
+        "seed_cnn.toml",
+        "lenet5.toml",
+        "mlp.toml",
+        "small_cifar.toml",
+        "mnist_bn.toml",
+        "resnet_mini.toml",
+    }
 
 
 def test_one_seed_gives_one_model():
@@ -165,6 +177,55 @@ def test_unreadable_specs(tmp_path):
 
 def test_spec_error_is_a_value_error():
     assert issubclass(SpecError, ValueError) and issubclass(SpecError, minigrad.MinigradError)
+
+
+# ---------------------------------------------------------------------------- specs by name
+
+
+def test_the_bundled_specs_are_the_files_in_models():
+    """One source: the names are exactly models/*.toml, and each reads the very file."""
+    bundled = nn.bundled_specs()
+    assert sorted(bundled) == sorted(p.stem for p in MODELS.glob("*.toml"))
+    for name, resource in bundled.items():
+        assert resource.read_bytes() == (MODELS / f"{name}.toml").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["seed_cnn", "lenet5", "mlp"])
+def test_a_bare_name_builds_the_bundled_spec(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # far from models/
+    by_name = nn.from_spec(name, seed=2)
+    by_path = nn.from_spec(MODELS / f"{name}.toml", seed=2)
+    assert by_name.spec == by_path.spec and by_name.spec["name"] == name
+    theirs = by_path.state_dict()
+    for key, value in by_name.state_dict().items():
+        np.testing.assert_array_equal(value, theirs[key], err_msg=key)
+    assert nn.load_spec(name) == nn.load_spec(MODELS / f"{name}.toml")
+
+
+def test_an_existing_file_wins_over_a_bundled_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlp").write_text(
+        'name = "mine"\ninput_shape = [1, 2, 2]\n[[layers]]\ntype = "Flatten"\n'
+        '[[layers]]\ntype = "Linear"\nout_features = 3\n'
+    )
+    assert nn.from_spec("mlp").spec["name"] == "mine"
+    assert nn.from_spec("seed_cnn").spec["name"] == "seed_cnn"
+
+
+def test_an_unknown_name_lists_the_bundled_specs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    known = ", ".join(sorted(nn.bundled_specs()))
+    assert known.startswith("lenet5, mlp, ")
+    with pytest.raises(
+        SpecError,
+        match=r"resnet9: no such model spec file, and minigrad ships no spec of that name "
+        rf"\(bundled: {known}\)",
+    ):
+        nn.from_spec("resnet9")
+    # A path (a folder or a suffix) is never looked up among the bundled specs.
+    for path in ("models/seed_cnn", "seed_cnn.toml"):
+        with pytest.raises(SpecError, match=r"no such model spec file$"):
+            nn.from_spec(path)
 
 
 # ----------------------------------------------------------------------------- hostile values

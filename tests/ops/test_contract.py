@@ -13,7 +13,7 @@ import pytest
 import minigrad
 import minigrad.ops
 from minigrad import Function, Node
-from minigrad.engine import Cast
+from minigrad.ops.elementwise import Cast
 
 ROOT = Path(__file__).parent.parent.parent
 

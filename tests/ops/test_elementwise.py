@@ -97,3 +97,20 @@ def test_shapes_that_do_not_broadcast_are_a_clear_error():
         minigrad.ShapeError, match=r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"
     ):
         minigrad.Tensor(np.ones((2, 3))) + minigrad.Tensor(np.ones(4))
+
+
+@given(x=arrays(shapes(), min_magnitude=0.1))
+def test_abs(x):
+    """abs against NumPy and finite differences, away from the kink at 0."""
+    check_op(minigrad.abs, np.abs, x)
+    check_op(abs, np.abs, x)
+
+
+def test_abs_gradient_is_the_sign_and_zero_at_zero():
+    """The hand formula: dL/dx = dL/dy * sign(x), with sign(0) = 0 as in PyTorch."""
+    x = minigrad.Tensor(np.array([-2.0, -0.0, 0.0, 3.0]), requires_grad=True)
+    v = np.array([5.0, 7.0, 11.0, 13.0])
+    abs(x).backward(v)
+    np.testing.assert_array_equal(x.grad, v * np.sign(x.data))
+    np.testing.assert_array_equal(x.grad, [-5.0, 0.0, 0.0, 13.0])
+    assert x.abs().grad_fn.name == "abs"
