@@ -42,6 +42,9 @@ def run_onnx(path: Path, x: np.ndarray) -> np.ndarray:
 
 
 def forward(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    """The model as an ONNX file runs it: an inference graph, so in evaluation mode (batch
+    norm on its running statistics, no dropout)."""
+    model.eval()
     with minigrad.no_grad():
         return model(x.astype(model.spec["dtype"])).data
 
@@ -79,10 +82,15 @@ def test_every_bundled_model_runs_the_same_in_onnx_runtime(name: str, tmp_path: 
         for v in [*proto.graph.value_info, *proto.graph.output]
     }
     shape = tuple(model.spec["input_shape"])
-    for index, layer in enumerate(model):
+    chain = model if isinstance(model, nn.Sequential) else []  # a Graph: see below
+    for index, layer in enumerate(chain):
         shape = layer.output_shape(shape)
         value = "output" if index == len(model) - 1 else proto.graph.node[index].output[0]
         assert shapes[value] == ["batch", *shape], value
+    if isinstance(model, nn.Graph):  # each row of its summary: the value its last node makes
+        last = {node.name.rsplit(".", 1)[0]: node.output[0] for node in proto.graph.node}
+        for row, _, row_shape, _ in nn.summary(model, shape, print_fn=None).rows:
+            assert shapes[last[row]] == ["batch", *row_shape], row
     rng = np.random.default_rng(0)
     for batch in (1, 7):  # the batch axis is symbolic
         x = rng.standard_normal((batch, *model.spec["input_shape"])).astype(np.float32)
@@ -324,8 +332,10 @@ def test_safetensors_round_trip(name: str, dtype: Any, tmp_path: Path) -> None:
     metadata = header.pop("__metadata__")
     assert metadata["format"] == "pt" and json.loads(metadata["minigrad.spec"]) == model.spec
     st_dtype = {np.float32: "F32", np.float64: "F64"}[dtype]
+    # every entry in the model's float dtype, but batch norm's counter, an int64 as in PyTorch
     assert {k: (v["dtype"], tuple(v["shape"])) for k, v in header.items()} == {
-        k: (st_dtype, v.shape) for k, v in model.state_dict().items()
+        k: ("I64" if v.dtype == np.int64 else st_dtype, v.shape)
+        for k, v in model.state_dict().items()
     }
     other = nn.from_spec(name, seed=2, dtype=dtype)
     load_safetensors(other, path)
