@@ -425,8 +425,8 @@ _FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def bundled_specs() -> dict[str, Traversable]:
     """The specs shipped with minigrad, by name (the file name without ``.toml``).
 
-    >>> sorted(bundled_specs())[:3]
-    ['lenet5', 'mlp', 'seed_cnn']
+    >>> sorted(bundled_specs())
+    ['lenet5', 'mlp', 'mnist_bn', 'resnet_mini', 'seed_cnn', 'small_cifar']
     """
     folder = resources.files("minigrad.models")
     found = (f for f in folder.iterdir() if f.is_file() and f.name.endswith(".toml"))
