@@ -495,3 +495,43 @@ def test_the_docs_show_the_code() -> None:
     quoted = "\n".join(line.removeprefix("    ") for line in page.splitlines())
     assert inspect.getsource(export._relu) in quoted
     assert f"ONNX (opset {OPSET})" in page
+
+
+def test_a_batch_norm_without_running_statistics_is_not_exported(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.BatchNorm2d(2, track_running_stats=False))
+    with pytest.raises(ExportError, match=r"layer '1' \(BatchNorm2d\) keeps no running statistics"):
+        to_onnx(model, tmp_path / "m.onnx", input_shape=(1, 5, 5))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_with_every_new_layer_runs_the_same_in_onnx_runtime(tmp_path: Path) -> None:
+    spec = {
+        "name": "new_layers",
+        "input_shape": [2, 6, 6],
+        "layers": [
+            {"name": "a", "type": "Conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1},
+            {"name": "bn", "type": "BatchNorm2d", "affine": False},
+            {"name": "t", "type": "Tanh"},
+            {
+                "name": "b",
+                "type": "Conv2d",
+                "out_channels": 3,
+                "kernel_size": 1,
+                "inputs": ["input"],
+            },
+            {"name": "s", "type": "Sigmoid"},
+            {"name": "sum", "type": "Add", "inputs": ["t", "s", "a"]},
+            {"name": "cat", "type": "Concat", "inputs": ["sum", "input"]},
+            {"name": "lr", "type": "LeakyReLU", "negative_slope": 0.2},
+            {"name": "pool", "type": "AvgPool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+            {"name": "flat", "type": "Flatten"},
+            {"name": "drop", "type": "Dropout", "p": 0.5},
+            {"name": "bn1", "type": "BatchNorm1d"},
+            {"name": "fc", "type": "Linear", "out_features": 4},
+        ],
+    }
+    model = nn.from_spec(spec, seed=3)
+    x = np.random.default_rng(1).standard_normal((5, 2, 6, 6)).astype(np.float32)
+    model(x)  # training mode: the running statistics move away from 0 and 1
+    path = to_onnx(model, tmp_path / "m.onnx")
+    assert_float32_close(run_onnx(path, x), forward(model, x))
