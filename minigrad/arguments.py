@@ -44,12 +44,14 @@ __all__ = [
     "choice",
     "float_dtype",
     "fraction",
+    "generator",
     "int_or_pair",
     "integer",
     "is_int",
     "non_negative",
     "positive_int",
     "positive_number",
+    "real",
     "show",
     "text",
 ]
@@ -182,6 +184,14 @@ def _real(where: str, argument: str, value: Any, what: str) -> float:
         raise _fail(ArgumentRangeError, where, argument, "a finite number", value) from None
 
 
+def real(where: str, argument: str, value: Any) -> float:
+    """A finite real number (a slope), as a Python float."""
+    number = _real(where, argument, value, "a finite number")
+    if not np.isfinite(number):
+        raise _fail(ArgumentRangeError, where, argument, "a finite number", value)
+    return number
+
+
 def non_negative(where: str, argument: str, value: Any, *, finite: bool = False) -> float:
     """A real number >= 0 (a learning rate, a weight decay), as a Python float; with
     ``finite``, not infinity either (a setting read from a file)."""
@@ -202,13 +212,22 @@ def positive_number(where: str, argument: str, value: Any) -> float:
 
 
 def fraction(where: str, argument: str, value: Any, *, closed: str = "low") -> float:
-    """A number in [0, 1) (``closed="low"``, a momentum, a beta) or (0, 1] (``closed="high"``)."""
-    what = "in [0, 1)" if closed == "low" else "in (0, 1]"
+    """A number in [0, 1) (``closed="low"``, a momentum, a beta), (0, 1] (``closed="high"``)
+    or [0, 1] (``closed="both"``, a probability)."""
+    what = {"low": "in [0, 1)", "high": "in (0, 1]", "both": "in [0, 1]"}[closed]
     number = _real(where, argument, value, what)
-    inside = 0 <= number < 1 if closed == "low" else 0 < number <= 1
+    low = number >= 0 if closed != "high" else number > 0
+    inside = low and (number < 1 if closed == "low" else number <= 1)
     if not inside:
         raise _fail(ArgumentRangeError, where, argument, what, value)
     return number
+
+
+def generator(where: str, argument: str, value: Any) -> np.random.Generator:
+    """A NumPy Generator from a Generator (used as is), an int seed, or None (unseeded)."""
+    if not (value is None or isinstance(value, np.random.Generator) or is_int(value)):
+        raise _fail(ArgumentError, where, argument, "a numpy Generator, an int seed or None", value)
+    return np.random.default_rng(value)
 
 
 def float_dtype(where: str, argument: str, value: Any) -> np.dtype:

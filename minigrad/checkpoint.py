@@ -5,6 +5,8 @@ Inside the file (a NumPy zip archive, readable with ``numpy.load(path, allow_pic
 | key | what |
 |---|---|
 | ``param:<name>`` | each parameter's array, by dotted name (``param:0.weight``) |
+| ``buffer:<name>`` | each buffer's array, e.g. batch norm's ``buffer:1.running_mean`` |
+| ``rng:<name>`` | each dropout layer's generator state (PCG64) as 6 ``uint64`` |
 | ``optim:<i>:<key>`` | the optimiser's per-parameter arrays (``optim:0:momentum_buffer``) |
 | ``meta`` | JSON: format version, epoch, spec, optimiser settings, history, gradient norms |
 
@@ -36,8 +38,9 @@ import numpy as np
 from minigrad.arguments import integer, show
 from minigrad.errors import ArgumentError, CheckpointError, SpecError, StateDictError
 from minigrad.files import check_tree, loads_json, write_atomically
+from minigrad.nn.graph import Graph
 from minigrad.nn.module import Module, Sequential
-from minigrad.nn.spec import from_spec, infer_shapes, validate_spec
+from minigrad.nn.spec import from_spec, state_shapes, validate_spec
 from minigrad.optim import SGD, Adam, Optimizer
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
@@ -72,6 +75,8 @@ class Checkpoint:
         gradients: per-epoch gradient norms of each parameter (``History.gradients``).
         extra: any JSON-able data the caller stored (e.g. the dataset name).
         path: the file it was read from.
+        buffers: buffer arrays (batch norm's running statistics) by dotted name.
+        rng: each dropout layer's generator state (6 ``uint64``), by the layer's dotted name.
     """
 
     params: dict[str, np.ndarray]
@@ -82,8 +87,10 @@ class Checkpoint:
     gradients: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
+    rng: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def build_model(self) -> Sequential:
+    def build_model(self) -> Sequential | Graph:
         """The model from the stored spec, with the stored parameters."""
         if self.spec is None:
             raise CheckpointError(
@@ -107,21 +114,38 @@ class Checkpoint:
         return opt
 
     def restore(self, model: Module, optimizer: Optimizer | None = None) -> None:
-        """Load the stored parameters into ``model`` (and state into ``optimizer``).
+        """Load the stored parameters, buffers and dropout generators into ``model`` (and
+        state into ``optimizer``).
 
-        Everything is checked (every parameter's name, shape and dtype, the optimiser's type,
-        hyperparameters and state) before anything is copied: when it raises, the model and
-        the optimiser are exactly as they were.
+        Everything is checked (every parameter's and buffer's name, shape and dtype, each
+        generator state, the optimiser's type, hyperparameters and state) before anything is
+        copied: when it raises, the model and the optimiser are exactly as they were.
         """
+        generators = _generators(model)
+        states = {}
+        for name, packed in self.rng.items():
+            if name not in generators:
+                raise CheckpointError(
+                    f"{self.path}: does not fit the model: it holds the generator of "
+                    f"{name!r}, which is not a Dropout layer of the model"
+                )
+            try:
+                states[name] = _unpack_rng(packed)
+            except (TypeError, ValueError, KeyError) as exc:
+                raise CheckpointError(
+                    f"{self.path}: damaged generator state of {name!r} ({exc})"
+                ) from None
         checked = None
         if optimizer is not None:
             if self.optimizer is None:
                 raise CheckpointError(f"{self.path}: this checkpoint holds no optimiser state")
             checked = self._fail_in_file(optimizer.check_state_dict, self.optimizer)
-        try:
-            model.load_state_dict(self.params)  # checks every entry before it copies any
+        try:  # checks every entry before it copies any
+            model.load_state_dict({**self.params, **self.buffers})
         except StateDictError as exc:
             raise CheckpointError(f"{self.path}: does not fit the model: {exc}") from None
+        for name, state in states.items():
+            generators[name].set_rng_state(state)
         if optimizer is not None:
             optimizer.load_state_dict(checked)  # already checked: cannot fail
 
@@ -130,6 +154,39 @@ class Checkpoint:
             return load(state)
         except CheckpointError as exc:
             raise CheckpointError(f"{self.path}: {exc}") from None
+
+
+def _generators(model: Module) -> dict[str, Any]:
+    """The modules that draw random numbers as they run (``Dropout``), by dotted name."""
+    return {name: m for name, m in model.named_modules() if hasattr(m, "get_rng_state")}
+
+
+def _pack_rng(name: str, state: dict[str, Any]) -> np.ndarray:
+    """A PCG64 state (two 128-bit integers and the cached 32 bits) as 6 ``uint64``: the
+    integers are too long for the metadata's JSON."""
+    if state.get("bit_generator") != "PCG64":
+        raise ArgumentError(
+            f"save_checkpoint: the generator of {name!r} is a {state.get('bit_generator')}; "
+            "only PCG64 generators (numpy.random.default_rng) can be stored"
+        )
+    s, inc = state["state"]["state"], state["state"]["inc"]
+    words = [s >> 64, s & (2**64 - 1), inc >> 64, inc & (2**64 - 1)]
+    return np.array([*words, state["has_uint32"], state["uinteger"]], dtype=np.uint64)
+
+
+def _unpack_rng(packed: np.ndarray) -> dict[str, Any]:
+    """The PCG64 state that :func:`_pack_rng` stored, checked by NumPy itself."""
+    if packed.shape != (6,) or packed.dtype != np.uint64:
+        raise ValueError(f"expected 6 uint64, got shape {packed.shape} of {packed.dtype}")
+    w = [int(v) for v in packed]
+    state = {
+        "bit_generator": "PCG64",
+        "state": {"state": (w[0] << 64) | w[1], "inc": (w[2] << 64) | w[3]},
+        "has_uint32": w[4],
+        "uinteger": w[5],
+    }
+    np.random.PCG64().state = state  # raises on a state NumPy refuses
+    return state
 
 
 def _json_default(value: Any) -> Any:
@@ -167,6 +224,9 @@ def save_checkpoint(
     arrays: dict[str, np.ndarray] = {
         f"param:{name}": p.data for name, p in model.named_parameters()
     }
+    arrays.update({f"buffer:{name}": b.data for name, b in model.named_buffers()})
+    for name, module in _generators(model).items():
+        arrays[f"rng:{name}"] = _pack_rng(name, module.get_rng_state())
     optim_meta = None
     if optimizer is not None:
         state = optimizer.state_dict()
@@ -266,6 +326,7 @@ class _Reader:
         epoch = self.field(meta, "epoch", _epoch)
         spec = meta.get("spec")
         params_expected: dict[str, tuple[int, ...]] | None = None
+        buffers_expected: dict[str, tuple[int, ...]] | None = None
         if spec is not None:
             if not isinstance(spec, dict):
                 # A string here would be read as a file path by from_spec.
@@ -274,11 +335,7 @@ class _Reader:
                 spec = validate_spec(spec, "spec")
             except SpecError as exc:
                 raise self.damaged("the model", str(exc)) from None
-            params_expected = {
-                f"{index}.{name}": shape
-                for index, layer in enumerate(infer_shapes(spec))
-                for name, shape in layer.params.items()
-            }
+            params_expected, buffers_expected = state_shapes(spec)
         history = meta.get("history", [])
         if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
             raise self.damaged("history", f"must be a list of tables, got {show(history)}")
@@ -290,6 +347,12 @@ class _Reader:
             raise self.damaged("extra", f"must be a table, got {show(extra)}")
         dtype = np.dtype(spec["dtype"]) if spec is not None else None
         params = self.params(params_expected, dtype)
+        buffers = self.params(buffers_expected, np.dtype(np.int64), prefix="buffer:")
+        rng = {
+            k.removeprefix("rng:"): self.array(k, (6,), kinds="u", max_itemsize=8, of="a PCG64")
+            for k in self.members
+            if k.startswith("rng:")
+        }
         optimizer = None
         if meta.get("optimizer") is not None:
             optimizer = self.optimizer(meta["optimizer"], params)
@@ -302,6 +365,8 @@ class _Reader:
             gradients=gradients,
             extra=extra,
             path=self.path,
+            buffers=buffers,
+            rng=rng,
         )
 
     def field(self, table: Mapping[str, Any], key: str, check: Any, where: str = "") -> Any:
@@ -361,20 +426,25 @@ class _Reader:
     # ------------------------------------------------------------------ arrays
 
     def params(
-        self, expected: dict[str, tuple[int, ...]] | None, dtype: np.dtype | None
+        self,
+        expected: dict[str, tuple[int, ...]] | None,
+        dtype: np.dtype | None,
+        prefix: str = "param:",
     ) -> dict[str, np.ndarray]:
-        """The parameters the spec declares (all ``param:`` members when there is no spec)."""
+        """The parameters (or, with ``prefix="buffer:"``, the buffers) the spec declares (all
+        such members when there is no spec)."""
         if expected is None:
-            names = [k.removeprefix("param:") for k in self.members if k.startswith("param:")]
-            return {name: self.array(f"param:{name}") for name in names}
+            names = [k.removeprefix(prefix) for k in self.members if k.startswith(prefix)]
+            return {name: self.array(f"{prefix}{name}") for name in names}
+        what = "parameter" if prefix == "param:" else "buffer"
         params = {}
         for name, shape in expected.items():
-            if f"param:{name}" not in self.members:
+            if f"{prefix}{name}" not in self.members:
                 raise self.fail(
-                    f"parameter {name!r} is missing (the stored model spec declares it, "
+                    f"{what} {name!r} is missing (the stored model spec declares it, "
                     f"of shape {shape})"
                 )
-            params[name] = self.array(f"param:{name}", shape, max_itemsize=dtype.itemsize)
+            params[name] = self.array(f"{prefix}{name}", shape, max_itemsize=dtype.itemsize)
         return params
 
     def array(

@@ -49,7 +49,25 @@ import numpy as np
 from minigrad.arguments import positive_int
 from minigrad.errors import ArgumentError, ExportError, StateDictError
 from minigrad.files import write_atomically
-from minigrad.nn.layers import Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Softmax
+from minigrad.nn.graph import INPUT, Graph
+from minigrad.nn.layers import (
+    Add,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Concat,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from minigrad.nn.module import Module, Sequential, Shape
 from minigrad.tensor import Tensor
 from minigrad.train import load_model
@@ -138,6 +156,19 @@ class OnnxGraph:
         self.initializers.append(self.onnx.numpy_helper.from_array(data.astype(np.float32), key))
         return key
 
+    def floats(self, values: np.ndarray, name: str) -> str:
+        """Add a float32 initializer that is not a parameter (batch norm's 1 and 0)."""
+        self.initializers.append(self.onnx.numpy_helper.from_array(values, name))
+        return name
+
+    def count(self, module: Module, attr: str, name: str) -> str:
+        """Add ``module.<attr>``, an integer buffer the graph does not read (batch norm's
+        ``num_batches_tracked``), so the file holds the whole ``state_dict()``."""
+        key = f"{name}.{attr}" if name else attr
+        value = getattr(module, attr).data
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(value), key))
+        return key
+
     def constant(self, values: list[int], name: str) -> str:
         """Add an int64 initializer (e.g. the target shape of a ``Reshape``)."""
         self.initializers.append(
@@ -212,6 +243,76 @@ def _softmax(g: OnnxGraph, layer: Softmax, name: str, x: str) -> str:
     return g.node("Softmax", [x], name, axis=layer.axis)
 
 
+def _graph(g: OnnxGraph, graph: Graph, name: str, x: str) -> str:
+    values = {INPUT: x}
+    for child, inputs in graph.inputs.items():
+        path = f"{name}.{child}" if name else child
+        values[child] = g.emit(getattr(graph, child), path, *[values[i] for i in inputs])
+    return values[child]
+
+
+def _add(g: OnnxGraph, layer: Add, name: str, *xs: str) -> str:
+    out = xs[0]
+    for x in xs[1:]:
+        out = g.node("Add", [out, x], name if out == xs[0] else f"{name}.{len(g.nodes)}")
+    g.shapes[out] = layer.output_shape(*[g.shapes[x] for x in xs])
+    return out
+
+
+def _concat(g: OnnxGraph, layer: Concat, name: str, *xs: str) -> str:
+    out = g.node("Concat", list(xs), name, axis=1)
+    g.shapes[out] = layer.output_shape(*[g.shapes[x] for x in xs])
+    return out
+
+
+def _avg_pool2d(g: OnnxGraph, pool: AvgPool2d, name: str, x: str) -> str:
+    ph, pw = pool.padding
+    return g.node(
+        "AveragePool",
+        [x],
+        name,
+        kernel_shape=list(pool.kernel_size),
+        strides=list(pool.stride),
+        pads=[ph, pw, ph, pw],
+        count_include_pad=1,
+    )
+
+
+def _batch_norm(g: OnnxGraph, bn: BatchNorm1d | BatchNorm2d, name: str, x: str) -> str:
+    """An inference graph: batch norm with its running statistics (evaluation mode)."""
+    if not bn.track_running_stats:
+        raise ExportError(
+            f"to_onnx: layer {name!r} ({type(bn).__name__}) keeps no running statistics "
+            "(track_running_stats=False), and an ONNX inference graph needs them"
+        )
+    c = bn.num_features
+    if bn.affine:
+        scale, bias = g.param(bn, "weight", name), g.param(bn, "bias", name)
+    else:
+        scale = g.floats(np.ones(c, np.float32), f"{name}.scale")
+        bias = g.floats(np.zeros(c, np.float32), f"{name}.shift")
+    mean, var = g.param(bn, "running_mean", name), g.param(bn, "running_var", name)
+    out = g.node("BatchNormalization", [x, scale, bias, mean, var], name, epsilon=bn.eps)
+    g.count(bn, "num_batches_tracked", name)
+    return out
+
+
+def _dropout(g: OnnxGraph, layer: Dropout, name: str, x: str) -> str:
+    return g.node("Identity", [x], name)  # an inference graph: dropout is off
+
+
+def _leaky_relu(g: OnnxGraph, layer: LeakyReLU, name: str, x: str) -> str:
+    return g.node("LeakyRelu", [x], name, alpha=layer.negative_slope)
+
+
+def _tanh(g: OnnxGraph, layer: Tanh, name: str, x: str) -> str:
+    return g.node("Tanh", [x], name)
+
+
+def _sigmoid(g: OnnxGraph, layer: Sigmoid, name: str, x: str) -> str:
+    return g.node("Sigmoid", [x], name)
+
+
 #: One function per module type: ``fn(graph, module, name, *inputs) -> output name``.
 EXPORTERS: dict[type[Module], Exporter] = {
     Sequential: _sequential,
@@ -222,6 +323,16 @@ EXPORTERS: dict[type[Module], Exporter] = {
     Flatten: _flatten,
     LogSoftmax: _log_softmax,
     Softmax: _softmax,
+    Graph: _graph,
+    Add: _add,
+    Concat: _concat,
+    AvgPool2d: _avg_pool2d,
+    BatchNorm1d: _batch_norm,
+    BatchNorm2d: _batch_norm,
+    Dropout: _dropout,
+    LeakyReLU: _leaky_relu,
+    Tanh: _tanh,
+    Sigmoid: _sigmoid,
 }
 
 

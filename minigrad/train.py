@@ -33,6 +33,7 @@ import minigrad
 from minigrad import arguments
 from minigrad.data import DataLoader
 from minigrad.errors import ArgumentError, CheckpointError, SpecError
+from minigrad.nn.graph import Graph
 from minigrad.nn.module import Module, Sequential
 from minigrad.optim import Optimizer
 from minigrad.tensor import Tensor
@@ -379,7 +380,7 @@ def load_model(
     input_shape: Any = None,
     seed: int = 0,
     weights: bool = True,
-) -> Sequential:
+) -> Sequential | Graph:
     """The model of a spec (a ``.toml`` path or a dict) or of a checkpoint (a ``.npz`` path).
 
     Args:
@@ -419,7 +420,7 @@ class RunResult:
         train_seconds: the time spent in ``fit``.
     """
 
-    model: Sequential
+    model: Sequential | Graph
     optimizer: Optimizer
     history: History
     test: dict[str, float]
@@ -449,7 +450,9 @@ def _check_run_arguments(
     arguments.fraction("run", "val_fraction", val_fraction)
 
 
-def _check_classes(model: Sequential, source: str, dataset: str, *labels: np.ndarray) -> int:
+def _check_classes(
+    model: Sequential | Graph, source: str, dataset: str, *labels: np.ndarray
+) -> int:
     """The number of classes, after checking that the model scores exactly that many."""
     outputs = model.output_shape(tuple(model.spec["input_shape"]))[-1]
     classes = int(max(class_labels(y).max(initial=0) for y in labels)) + 1
@@ -462,7 +465,7 @@ def _check_classes(model: Sequential, source: str, dataset: str, *labels: np.nda
     return classes
 
 
-def _check_input_shape(model: Sequential, source: str, dataset: str, x: np.ndarray) -> None:
+def _check_input_shape(model: Sequential | Graph, source: str, dataset: str, x: np.ndarray) -> None:
     expected = tuple(model.spec["input_shape"])
     if x.shape[1:] != expected:
         raise SpecError(

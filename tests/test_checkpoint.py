@@ -594,3 +594,76 @@ def test_an_optimiser_array_of_another_shape_than_its_parameter(adam_file):
         match=r"'optim:1:exp_avg' has shape \(2,\) in the file, but its parameter has \(3,\)",
     ):
         load_checkpoint(adam_file)
+
+
+BN_DROPOUT = {
+    "name": "bn_dropout",
+    "input_shape": [1, 8, 8],
+    "layers": [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "bias": False},
+        {"type": "BatchNorm2d"},
+        {"type": "ReLU"},
+        {"type": "Flatten"},
+        {"type": "Dropout", "p": 0.3},
+        {"type": "Linear", "out_features": 16},
+        {"type": "BatchNorm1d"},
+        {"type": "Tanh"},
+        {"type": "Linear", "out_features": 10},
+    ],
+}
+
+
+def test_buffers_and_generators_are_saved_and_restored(tmp_path):
+    x, y = digits_subset(64)
+    model = nn.from_spec(BN_DROPOUT, seed=1)
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    fit(model, opt, data.DataLoader(x, y, batch_size=16, shuffle=True), epochs=1, progress=False)
+    save_checkpoint(tmp_path / "c.npz", model, opt, epoch=1)
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as npz:
+        assert "buffer:1.running_mean" in npz.files and "buffer:6.num_batches_tracked" in npz.files
+        assert int(npz["buffer:1.num_batches_tracked"]) == 4
+        assert npz["rng:4"].dtype == np.uint64 and npz["rng:4"].shape == (6,)
+    rebuilt = load_checkpoint(tmp_path / "c.npz").build_model()
+    for key, value in model.state_dict().items():
+        assert np.array_equal(rebuilt.state_dict()[key], value), key
+    # the next dropout mask is the one the original model would draw
+    np.testing.assert_array_equal(
+        rebuilt[4](np.ones((2, 144), np.float32)).data, model[4](np.ones((2, 144), np.float32)).data
+    )
+
+
+def test_a_run_with_batch_norm_and_dropout_resumes_bit_exactly(tmp_path):
+    x, y = digits_subset(96)
+
+    def run(epochs, start=None):
+        if start is None:
+            model = nn.from_spec(BN_DROPOUT, seed=2)
+            opt = optim.Adam(model.parameters(), lr=1e-2)
+            begin = 0
+        else:
+            ckpt = load_checkpoint(start)
+            model, begin = ckpt.build_model(), ckpt.epoch
+            opt = ckpt.build_optimizer(model)
+        loader = data.DataLoader(x, y, batch_size=16, shuffle=True, seed=5)
+        fit(model, opt, loader, epochs=epochs, start_epoch=begin, progress=False)
+        return model, opt
+
+    straight, _ = run(3)
+    first, opt1 = run(1)
+    save_checkpoint(tmp_path / "c.npz", first, opt1, epoch=1)
+    resumed, _ = run(3, tmp_path / "c.npz")
+    for key, value in straight.state_dict().items():
+        assert np.array_equal(resumed.state_dict()[key], value), key  # to the last bit
+
+
+def test_a_damaged_generator_state_changes_nothing(tmp_path):
+    model = nn.from_spec(BN_DROPOUT, seed=1)
+    path = save_checkpoint(tmp_path / "c.npz", model)
+    ckpt = load_checkpoint(path)
+    ckpt.rng["4"] = np.zeros(5, np.uint64)
+    ckpt.params["0.weight"] = ckpt.params["0.weight"] + 1
+    before = model.state_dict()
+    with pytest.raises(CheckpointError, match="damaged generator state of '4'"):
+        ckpt.restore(model)
+    for key, value in before.items():
+        assert np.array_equal(model.state_dict()[key], value), key

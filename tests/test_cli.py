@@ -119,8 +119,8 @@ def test_train_then_evaluate_then_summary(tmp_path):
     assert "total params: 2,970" in summary.stdout
 
 
-def test_resume_from_the_command_line_is_bit_exact(tmp_path):
-    common = ["--model", SEED_CNN, "--limit", "120", "--no-plots", "--quiet", "--optimizer", "adam"]
+def train_straight_and_resumed(tmp_path, common):
+    """Two epochs in one run, and one epoch then a resumed second; both must succeed."""
     full = minigrad("train", *common, "--epochs", "2", "--out", tmp_path / "full")
     half = minigrad("train", *common, "--epochs", "1", "--out", tmp_path / "half")
     resumed = minigrad(
@@ -135,6 +135,11 @@ def test_resume_from_the_command_line_is_bit_exact(tmp_path):
     )
     for r in (full, half, resumed):
         assert r.returncode == 0, r.stderr
+
+
+def test_resume_from_the_command_line_is_bit_exact(tmp_path):
+    common = ["--model", SEED_CNN, "--limit", "120", "--no-plots", "--quiet", "--optimizer", "adam"]
+    train_straight_and_resumed(tmp_path, common)
     with (
         np.load(tmp_path / "full" / "checkpoint.npz") as a,
         np.load(tmp_path / "resumed" / "checkpoint.npz") as b,
@@ -372,3 +377,37 @@ def test_summary_of_a_huge_spec_allocates_no_weights(tmp_path):
     result = minigrad("summary", spec)
     assert result.returncode == 0, result.stderr
     assert "total params: 3,221,225,475" in result.stdout
+
+
+RESNET_MINI = str(ROOT / "models" / "resnet_mini.toml")
+
+
+def test_a_graph_model_trains_resumes_and_draws_from_the_command_line(tmp_path):
+    common = ["--model", RESNET_MINI, "--limit", "64", "--batch-size", "16", "--no-plots"]
+    common += ["--quiet", "--optimizer", "adam", "--val-fraction", "0"]
+    train_straight_and_resumed(tmp_path, common)
+    with (
+        np.load(tmp_path / "full" / "checkpoint.npz") as a,
+        np.load(tmp_path / "resumed" / "checkpoint.npz") as b,
+    ):
+        assert "buffer:stage1.0.bn1.running_mean" in a.files
+        for key in a.files:
+            if key.startswith(("param:", "buffer:", "optim:")):
+                assert np.array_equal(a[key], b[key]), key
+
+    summary = minigrad("summary", tmp_path / "full" / "checkpoint.npz")
+    assert summary.returncode == 0, summary.stderr
+    assert "stage1.0.add    Add" in summary.stdout and "stem_relu, stage1.0.bn2" in summary.stdout
+    assert "buffers: 231" in summary.stdout
+
+    out = tmp_path / "back.dot"
+    drawn = minigrad("graph", RESNET_MINI, "-o", out, "--view", "backward", "--depth", "3")
+    assert drawn.returncode == 0, drawn.stderr
+    dot = out.read_text()
+    assert dot.count('label="+"') == 3  # one sum per skip connection
+
+
+def test_mnist_bn_spec_builds_and_summarises():
+    result = minigrad("summary", ROOT / "models" / "mnist_bn.toml")
+    assert result.returncode == 0, result.stderr
+    assert "total params: 50,282" in result.stdout and "buffers: 194" in result.stdout

@@ -435,6 +435,73 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         ShapeError,
         r"max_pool2d: kernel 5x5 is larger than the padded input 4x4",
     ),
+    (
+        "avg_pool2d padding over half the kernel",
+        lambda: minigrad.avg_pool2d(zeros(1, 1, 4, 4), 2, padding=2),
+        ArgumentError,
+        r"avg_pool2d: padding must be at most half the kernel size, got padding \(2, 2\)",
+    ),
+    (
+        "avg_pool2d 3-D input",
+        lambda: minigrad.avg_pool2d(zeros(1, 4, 4), 2),
+        ShapeError,
+        r"avg_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(1, 4, 4\)",
+    ),
+    # ---- batch norm and dropout
+    (
+        "batch_norm of a vector",
+        lambda: minigrad.batch_norm(zeros(3), None, None, training=True),
+        ShapeError,
+        r"batch_norm: expected an input of shape \(N, C\) or \(N, C, H, W\), got shape \(3,\)",
+    ),
+    (
+        "batch_norm training on one sample",
+        lambda: minigrad.batch_norm(zeros(1, 3), None, None, training=True),
+        ShapeError,
+        r"batch_norm: training needs more than one value per channel",
+    ),
+    (
+        "batch_norm statistics of the wrong size",
+        lambda: minigrad.batch_norm(zeros(2, 3), zeros(4).data, zeros(4).data),
+        ShapeError,
+        r"batch_norm: the mean must have shape \(3,\), one value per channel",
+    ),
+    (
+        "batch_norm evaluation without running statistics",
+        lambda: minigrad.batch_norm(zeros(2, 3), None, None),
+        ShapeError,
+        r"batch_norm: evaluation \(training=False\) needs running_mean and running_var",
+    ),
+    (
+        "batch_norm integer running statistics",
+        lambda: minigrad.batch_norm(zeros(2, 3), np.zeros(3, int), np.ones(3)),
+        DTypeError,
+        r"batch_norm: running_mean must be a float array or tensor, got ndarray of dtype int64",
+    ),
+    (
+        "batch_norm momentum above 1",
+        lambda: minigrad.batch_norm(zeros(2, 3), None, None, training=True, momentum=1.5),
+        ArgumentError,
+        r"batch_norm: momentum must be in \[0, 1\], got 1.5",
+    ),
+    (
+        "dropout probability above 1",
+        lambda: minigrad.dropout(zeros(3), p=1.5),
+        ArgumentError,
+        r"dropout: p must be in \[0, 1\], got 1.5",
+    ),
+    (
+        "dropout with a string seed",
+        lambda: minigrad.dropout(zeros(3), rng="seed"),
+        ArgumentError,
+        r"dropout: rng must be a numpy Generator, an int seed or None, got 'seed'",
+    ),
+    (
+        "a BatchNorm2d given vectors",
+        lambda: minigrad.nn.BatchNorm2d(3)(np.zeros((2, 3), np.float32)),
+        ShapeError,
+        r"BatchNorm2d expects an input of shape \(C, H, W\) with C = 3 channels",
+    ),
     # ---- shapes and axes
     (
         "reshape size",
@@ -544,6 +611,24 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         lambda: minigrad.log_softmax(zeros(2, 0)),
         ShapeError,
         r"log_softmax: axis 1 of the input of shape \(2, 0\) is empty",
+    ),
+    (
+        "leaky_relu slope as text",
+        lambda: minigrad.leaky_relu(zeros(2), "0.1"),
+        ArgumentError,
+        r"leaky_relu: negative_slope must be a finite number, got '0.1'",
+    ),
+    (
+        "concat of mismatched shapes",
+        lambda: minigrad.concat([zeros(1, 3), zeros(2, 2)], axis=1),
+        ShapeError,
+        r"concat: input 1 has shape \(2, 2\), but input 0 has shape \(1, 3\)",
+    ),
+    (
+        "concat of one tensor, not a list",
+        lambda: minigrad.concat(zeros(2)),
+        ArgumentError,
+        r"concat: xs must be a non-empty list of tensors, got Tensor",
     ),
     # ---- losses
     (
@@ -710,6 +795,24 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         r"register_hook: a hook on the output of mul returned a float32 array",
     ),
     # ---- layers, data and checking tools
+    (
+        "Add of two shapes",
+        lambda: minigrad.nn.Add()(np.ones((2, 3)), np.ones((2, 1))),
+        ShapeError,
+        r"Add expects inputs of one shape \(it does not broadcast\), got \(3,\), \(1,\)",
+    ),
+    (
+        "a graph layer reading a later layer",
+        lambda: minigrad.nn.Graph([("a", minigrad.nn.ReLU(), ["b"])]),
+        ArgumentError,
+        r"Graph: layer 'a' reads 'b', which is not an earlier layer",
+    ),
+    (
+        "a graph layer named like a method",
+        lambda: minigrad.nn.Graph([("forward", minigrad.nn.ReLU(), ["input"])]),
+        ArgumentError,
+        r"Graph: the layer name 'forward' is reserved",
+    ),
     (
         "a layer's float kernel_size",
         lambda: minigrad.nn.Conv2d(1, 2, kernel_size=1.5),

@@ -42,6 +42,9 @@ def run_onnx(path: Path, x: np.ndarray) -> np.ndarray:
 
 
 def forward(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    """The model as an ONNX file runs it: an inference graph, so in evaluation mode (batch
+    norm on its running statistics, no dropout)."""
+    model.eval()
     with minigrad.no_grad():
         return model(x.astype(model.spec["dtype"])).data
 
@@ -79,10 +82,15 @@ def test_every_bundled_model_runs_the_same_in_onnx_runtime(name: str, tmp_path: 
         for v in [*proto.graph.value_info, *proto.graph.output]
     }
     shape = tuple(model.spec["input_shape"])
-    for index, layer in enumerate(model):
+    chain = model if isinstance(model, nn.Sequential) else []  # a Graph: see below
+    for index, layer in enumerate(chain):
         shape = layer.output_shape(shape)
         value = "output" if index == len(model) - 1 else proto.graph.node[index].output[0]
         assert shapes[value] == ["batch", *shape], value
+    if isinstance(model, nn.Graph):  # each row of its summary: the value its last node makes
+        last = {node.name.rsplit(".", 1)[0]: node.output[0] for node in proto.graph.node}
+        for row, _, row_shape, _ in nn.summary(model, shape, print_fn=None).rows:
+            assert shapes[last[row]] == ["batch", *row_shape], row
     rng = np.random.default_rng(0)
     for batch in (1, 7):  # the batch axis is symbolic
         x = rng.standard_normal((batch, *model.spec["input_shape"])).astype(np.float32)
@@ -324,8 +332,10 @@ def test_safetensors_round_trip(name: str, dtype: Any, tmp_path: Path) -> None:
     metadata = header.pop("__metadata__")
     assert metadata["format"] == "pt" and json.loads(metadata["minigrad.spec"]) == model.spec
     st_dtype = {np.float32: "F32", np.float64: "F64"}[dtype]
+    # every entry in the model's float dtype, but batch norm's counter, an int64 as in PyTorch
     assert {k: (v["dtype"], tuple(v["shape"])) for k, v in header.items()} == {
-        k: (st_dtype, v.shape) for k, v in model.state_dict().items()
+        k: ("I64" if v.dtype == np.int64 else st_dtype, v.shape)
+        for k, v in model.state_dict().items()
     }
     other = nn.from_spec(name, seed=2, dtype=dtype)
     load_safetensors(other, path)
@@ -485,3 +495,43 @@ def test_the_docs_show_the_code() -> None:
     quoted = "\n".join(line.removeprefix("    ") for line in page.splitlines())
     assert inspect.getsource(export._relu) in quoted
     assert f"ONNX (opset {OPSET})" in page
+
+
+def test_a_batch_norm_without_running_statistics_is_not_exported(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.BatchNorm2d(2, track_running_stats=False))
+    with pytest.raises(ExportError, match=r"layer '1' \(BatchNorm2d\) keeps no running statistics"):
+        to_onnx(model, tmp_path / "m.onnx", input_shape=(1, 5, 5))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_with_every_new_layer_runs_the_same_in_onnx_runtime(tmp_path: Path) -> None:
+    spec = {
+        "name": "new_layers",
+        "input_shape": [2, 6, 6],
+        "layers": [
+            {"name": "a", "type": "Conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1},
+            {"name": "bn", "type": "BatchNorm2d", "affine": False},
+            {"name": "t", "type": "Tanh"},
+            {
+                "name": "b",
+                "type": "Conv2d",
+                "out_channels": 3,
+                "kernel_size": 1,
+                "inputs": ["input"],
+            },
+            {"name": "s", "type": "Sigmoid"},
+            {"name": "sum", "type": "Add", "inputs": ["t", "s", "a"]},
+            {"name": "cat", "type": "Concat", "inputs": ["sum", "input"]},
+            {"name": "lr", "type": "LeakyReLU", "negative_slope": 0.2},
+            {"name": "pool", "type": "AvgPool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+            {"name": "flat", "type": "Flatten"},
+            {"name": "drop", "type": "Dropout", "p": 0.5},
+            {"name": "bn1", "type": "BatchNorm1d"},
+            {"name": "fc", "type": "Linear", "out_features": 4},
+        ],
+    }
+    model = nn.from_spec(spec, seed=3)
+    x = np.random.default_rng(1).standard_normal((5, 2, 6, 6)).astype(np.float32)
+    model(x)  # training mode: the running statistics move away from 0 and 1
+    path = to_onnx(model, tmp_path / "m.onnx")
+    assert_float32_close(run_onnx(path, x), forward(model, x))

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.torch
 
 
 def torch_twin(spec: dict[str, Any]) -> Any:
-    """``torch.nn.Sequential`` of a normalised minigrad spec: the same layers in the same order."""
+    """``torch.nn.Sequential`` of a normalised minigrad spec: the same layers in the same order
+    (a graph spec: a module that runs its layers by name, its blocks ``Sequential`` of them)."""
     tnn = torch.nn
 
     def pair(v: Any) -> Any:
@@ -54,14 +55,113 @@ def torch_twin(spec: dict[str, Any]) -> Any:
             return tnn.Flatten(args.get("start_axis", 1))
         if kind == "LogSoftmax":
             return tnn.LogSoftmax(args.get("axis", -1))
+        if kind in ("BatchNorm1d", "BatchNorm2d"):
+            return getattr(tnn, kind)(
+                args["num_features"],
+                eps=args.get("eps", 1e-5),
+                momentum=args.get("momentum", 0.1),
+                affine=args.get("affine", True),
+                track_running_stats=args.get("track_running_stats", True),
+            )
+        if kind == "AvgPool2d":
+            return tnn.AvgPool2d(args["kernel_size"], args.get("stride"), args.get("padding", 0))
+        if kind == "LeakyReLU":
+            return tnn.LeakyReLU(args.get("negative_slope", 0.01))
+        if kind in ("Tanh", "Sigmoid"):
+            return getattr(tnn, kind)()
+        if kind == "Dropout":
+            return tnn.Dropout(args.get("p", 0.5))
         assert kind == "ReLU", kind
         return tnn.ReLU()
 
-    twin = tnn.Sequential(*map(layer, spec["layers"]))
+    if "blocks" in spec or any("inputs" in e for e in spec["layers"]):
+        twin = graph_twin(spec)
+    else:
+        twin = tnn.Sequential(*map(layer, spec["layers"]))
     return twin.double() if spec["dtype"] == "float64" else twin
 
 
+class TorchGraph(torch.nn.Module):
+    """Modules run by name, each reading the outputs it names (``"input"``: the input)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wiring: list[tuple[str, list[str]]] = []
+
+    def forward(self, x: Any) -> Any:
+        values = {"input": x}
+        for name, inputs in self.wiring:
+            values[name] = getattr(self, name)(*[values[i] for i in inputs])
+        return values[self.wiring[-1][0]]
+
+
+class TorchMerge(torch.nn.Module):
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, *xs: Any) -> Any:
+        return sum(xs[1:], xs[0]) if self.kind == "Add" else torch.cat(xs, dim=1)
+
+
+def graph_twin(spec: dict[str, Any]) -> Any:
+    """The twin of a graph spec, from the minigrad model it describes: each repeat of a block
+    has the sizes minigrad inferred for it."""
+
+    def build(g: nn.Graph) -> Any:
+        twin = TorchGraph()
+        for name, inputs in g.inputs.items():
+            module = getattr(g, name)
+            if isinstance(module, nn.Sequential):  # a repeated block
+                twin.add_module(name, torch.nn.Sequential(*[build(rep) for rep in module]))
+            else:
+                twin.add_module(name, twin_of(module))
+            twin.wiring.append((name, list(inputs)))
+        return twin
+
+    return build(nn.from_spec(spec))
+
+
+def twin_of(module: nn.Module) -> Any:
+    """The PyTorch layer of one minigrad layer, with the same arguments."""
+    tnn = torch.nn
+    kind = type(module).__name__
+    if kind == "Conv2d":
+        return tnn.Conv2d(
+            module.in_channels,
+            module.out_channels,
+            module.kernel_size,
+            stride=module.stride,
+            padding=module.padding,
+            bias=module.bias is not None,
+        )
+    if kind == "Linear":
+        return tnn.Linear(module.in_features, module.out_features, module.bias is not None)
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
+        return getattr(tnn, kind)(
+            module.num_features,
+            eps=module.eps,
+            momentum=module.momentum,
+            affine=module.affine,
+            track_running_stats=module.track_running_stats,
+        )
+    if kind == "MaxPool2d":
+        return tnn.MaxPool2d(module.kernel_size, module.stride)
+    if kind == "AvgPool2d":
+        return tnn.AvgPool2d(module.kernel_size, module.stride, module.padding)
+    if kind == "Flatten":
+        return tnn.Flatten(module.start_axis)
+    if kind == "Dropout":
+        return tnn.Dropout(module.p)
+    if kind == "LeakyReLU":
+        return tnn.LeakyReLU(module.negative_slope)
+    if kind in ("Add", "Concat"):
+        return TorchMerge(kind)
+    return getattr(tnn, kind)()  # ReLU, Tanh, Sigmoid, LogSoftmax(-1), Softmax
+
+
 def outputs(model: nn.Module, twin: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    model.eval()  # as the twin: batch norm on its running statistics, no dropout
     with minigrad.no_grad():
         ours = model(x).data
     with torch.no_grad():

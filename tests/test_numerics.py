@@ -141,6 +141,7 @@ def distinct(*shape: int) -> np.ndarray:
 TARGET = np.array([0, 2, 1, 2])
 
 # (name, the op on tensors, its float inputs)
+MEAN, VAR = np.array([0.5, -1.0, 2.0]), np.array([0.5, 2.0, 4.0])
 EVERY_OP: list[tuple[str, Callable[..., Tensor], list[np.ndarray]]] = [
     ("add", minigrad.add, [r(4, 3), r(3)]),
     ("sub", minigrad.sub, [r(4, 1), r(4, 3)]),
@@ -176,6 +177,22 @@ EVERY_OP: list[tuple[str, Callable[..., Tensor], list[np.ndarray]]] = [
     ("cross_entropy", lambda z: minigrad.cross_entropy(z, TARGET), [r(4, 3, low=-30, high=30)]),
     ("cross_entropy_soft", lambda z, y: minigrad.cross_entropy(z, y), [r(4, 3), positive(4, 3)]),
     ("nll_loss", lambda z: minigrad.nll_loss(minigrad.log_softmax(z), TARGET), [r(4, 3)]),
+    ("leaky_relu", lambda x: minigrad.leaky_relu(x, 0.2), [away_from_zero(4, 4)]),
+    ("tanh", minigrad.tanh, [r(3, 5, low=-5, high=5)]),
+    ("sigmoid", minigrad.sigmoid, [r(3, 5, low=-30, high=30)]),
+    ("avg_pool2d", lambda x: minigrad.avg_pool2d(x, 3, 2, 1), [r(2, 3, 7, 6)]),
+    (
+        "batch_norm",
+        lambda x, w, b: minigrad.batch_norm(x, None, None, w, b, training=True),
+        [r(4, 3, 5, 5), r(3), r(3)],
+    ),
+    (
+        "batch_norm_eval",
+        lambda x, w, b: minigrad.batch_norm(x, MEAN, VAR, w, b),
+        [r(6, 3), r(3), r(3)],
+    ),
+    ("dropout", lambda x: minigrad.dropout(x, 0.3, rng=0), [r(4, 5)]),
+    ("concat", lambda a, b: minigrad.concat([a, b], axis=1), [r(2, 3, 2), r(2, 1, 2)]),
 ]
 
 
@@ -208,7 +225,10 @@ def test_float32_agrees_with_float64_for_every_op(
 
 
 def test_every_op_is_covered_by_the_float32_check() -> None:
-    names = {n.split("_")[0] if n.startswith(("matmul_", "pow_")) else n for n, _, _ in EVERY_OP}
+    names = {
+        n.split("_")[0] if n.startswith(("matmul_", "pow_")) else n.removesuffix("_eval")
+        for n, _, _ in EVERY_OP
+    }
     names |= {"cross_entropy", "nll_loss", "log_softmax", "max_pool2d"}
     assert set(minigrad.ops.__all__) <= names, set(minigrad.ops.__all__) - names
 

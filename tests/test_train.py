@@ -395,3 +395,26 @@ def test_a_run_keeps_its_gradient_norms_in_metrics_the_checkpoint_and_a_picture(
     quick(tmp_path / "first", epochs=1)
     resumed = quick(tmp_path / "rest", epochs=2, resume=tmp_path / "first" / "checkpoint.npz")
     assert resumed.history.gradients == whole.history.gradients
+
+
+def test_fit_trains_in_training_mode_and_evaluate_runs_in_evaluation_mode():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = nn.Sequential(
+        nn.Linear(6, 8, rng=0),
+        nn.BatchNorm1d(8),
+        nn.ReLU(),
+        nn.Dropout(0.2, rng=1),
+        nn.Linear(8, 2, rng=2),
+    )
+    model.eval()  # fit puts it back in training mode
+    loader = data.DataLoader(x, y, batch_size=10)
+    fit(model, optim.SGD(model.parameters(), lr=0.1), loader, epochs=1, progress=False)
+    assert model[1].num_batches_tracked.item() == 4  # every batch normalised in training mode
+    before = model.state_dict()
+    first, second = evaluate(model, x, y), evaluate(model, x, y)
+    assert first["loss"] == second["loss"]  # no dropout, running statistics only
+    for key, value in model.state_dict().items():
+        assert np.array_equal(before[key], value), key
+    assert model.training  # evaluate restores the mode it found

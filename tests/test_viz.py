@@ -629,3 +629,67 @@ def test_nested_modules_nest_their_clusters():
     assert len([i for i in nodes(viz.to_dot(loss, depth=1)) if i.startswith("mod")]) == 2
     # The flatten Net.forward calls itself is an op of Net, drawn alone.
     assert "reshape" in collapsed.source
+
+
+def bn_model_loss():
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, bias=False, rng=0),
+        nn.BatchNorm2d(2),
+        nn.LeakyReLU(0.1),
+        nn.AvgPool2d(2, padding=1),
+        nn.Flatten(),
+        nn.Dropout(0.5, rng=0),
+        nn.Linear(18, 3, rng=1),
+    )
+    x = minigrad.Tensor(np.random.default_rng(0).random((2, 1, 6, 6)).astype(np.float32))
+    loss = minigrad.cross_entropy(model(x), np.array([0, 2]))
+    return model, loss
+
+
+def test_the_new_ops_draw_with_their_attributes():
+    _, loss = bn_model_loss()
+    labels = " ".join(nodes(viz.to_dot(loss)).values())
+    for text in (
+        "batch_norm",
+        "batch_stats=True eps=1e-05",
+        "leaky_relu",
+        "negative_slope=0.1",
+        "avg_pool2d",
+        "padding=(1, 1)",
+        "dropout",
+        "p=0.5",
+        "batch mean",
+        "batch variance",
+        "dropout mask",
+    ):
+        assert text in labels, text
+
+
+def test_depth_one_collapses_a_batch_norm_layer_to_one_node():
+    model, loss = bn_model_loss()
+    dot = viz.to_dot(loss, depth=1, model=model)
+    boxes = [label for label in nodes(dot).values() if "BatchNorm2d" in label]
+    assert len(boxes) == 1 and "batch_norm" in boxes[0] and "1.weight" in boxes[0]
+    model.eval()
+    loss = minigrad.cross_entropy(model(np.ones((2, 1, 6, 6), np.float32)), np.array([0, 1]))
+    labels = " ".join(nodes(viz.to_dot(loss, depth=1, model=model)).values())
+    assert "1.running_mean" in labels and "dropout" not in labels  # no dropout in evaluation
+
+
+def test_a_skip_connection_draws_its_gradients_meeting():
+    g = nn.Graph(
+        [
+            ("lin", nn.Linear(3, 3, rng=0), ["input"]),
+            ("relu", nn.ReLU(), ["lin"]),
+            ("add", nn.Add(), ["lin", "relu"]),
+        ]
+    )
+    x = minigrad.Tensor(np.ones((1, 3), np.float32))
+    loss = g(x).sum()
+    back = viz.to_dot(loss, view="backward")
+    plus = [i for i, attrs in nodes(back).items() if 'label="+"' in attrs]
+    assert len(plus) == 1
+    into = [e for e in edges(back) if e[1] == plus[0]]
+    out = [e for e in edges(back) if e[0] == plus[0]]
+    assert len(into) == 2 and len(out) == 1  # relu's and add's gradients, summed for linear
+    assert find(back, "linear.backward") == out[0][1]

@@ -3,7 +3,9 @@
 A :class:`Module` registers every :class:`Parameter` and sub-module assigned to one of its
 attributes, in assignment order. From that tree it derives what training needs:
 ``parameters()``, ``named_parameters()`` with dotted names (``features.0.weight``),
-``zero_grad()``, ``train()``/``eval()`` and ``state_dict()``/``load_state_dict()``.
+``zero_grad()``, ``train()``/``eval()`` and ``state_dict()``/``load_state_dict()``. A module
+may also hold *buffers* (:meth:`Module.register_buffer`): state that is saved and loaded with
+the parameters but not trained, such as batch norm's running statistics.
 
 Calling a module runs its ``forward`` inside :func:`minigrad.name_scope`, so each graph node
 records which module made it (``node.scope``). The scope name of a module is the attribute name
@@ -81,12 +83,14 @@ class Module:
     _tree_version: ClassVar[int] = 0
     # Set in __init__ through object.__setattr__ (our __setattr__ needs them to exist).
     _parameters: dict[str, Parameter | None]
+    _buffers: dict[str, Tensor]
     _modules: dict[str, Module]
     _scope_name: str
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_scope_name", type(self).__name__)
         object.__setattr__(self, "training", True)
@@ -117,6 +121,11 @@ class Module:
             # when this module is registered in turn, so names end up relative to the root.
             for path, p in value.named_parameters(prefix=name):
                 p.name = path
+            for _ in value.named_buffers(prefix=name):  # names the buffers the same way
+                pass
+        elif name in self.__dict__.get("_buffers", ()):
+            self.register_buffer(name, value)
+            return
         elif params is not None:
             if name in params:
                 if value is not None:
@@ -142,6 +151,28 @@ class Module:
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param)
+
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Keep ``value`` (an array or tensor) as the buffer ``name``: saved in
+        ``state_dict()`` beside the parameters, never trained (``requires_grad`` is False).
+
+        >>> import numpy as np
+        >>> from minigrad import nn
+        >>> m = nn.Module()
+        >>> m.register_buffer("count", np.array(0))
+        >>> m.state_dict()
+        {'count': array(0)}
+        """
+        tensor = value if isinstance(value, Tensor) else Tensor(value)
+        if tensor.requires_grad:
+            raise ArgumentError(
+                f"{type(self).__name__}.register_buffer: {name!r} requires grad; a buffer is "
+                "not trained (register a Parameter instead)"
+            )
+        if tensor.name is None:
+            tensor.name = name
+        self._buffers[name] = tensor
+        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module) -> None:
         """Register ``module`` as a child under ``name`` (names such as ``"0"`` are allowed)."""
@@ -208,6 +239,19 @@ class Module:
                 p.name = full
                 yield full, p
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Every buffer with its dotted path (``bn.running_mean``), module by module; also
+        sets each buffer's ``name`` to it, as :meth:`named_parameters` does."""
+        for path, module in self.named_modules(prefix):
+            for name, b in module._buffers.items():
+                full = f"{path}.{name}" if path else name
+                b.name = full
+                yield full, b
+
+    def buffers(self) -> list[Tensor]:
+        """Every buffer (running statistics and counters), in registration order."""
+        return [b for _, b in self.named_buffers()]
+
     def parameters(self) -> list[Parameter]:
         """Every parameter, once each, in registration order (a new list; optimisers keep it)."""
         version, cached = self._cache
@@ -239,23 +283,38 @@ class Module:
 
     # ---------------------------------------------------------------- state
 
+    def _named_state(self) -> dict[str, Tensor]:
+        """Parameters and buffers by dotted name; each module's parameters, then its buffers."""
+        params = dict(self.named_parameters())
+        state: dict[str, Tensor] = {}
+        for path, module in self.named_modules():
+            for name in module._parameters:
+                full = f"{path}.{name}" if path else name
+                if full in params:
+                    state[full] = params[full]
+            for name, b in module._buffers.items():
+                state[f"{path}.{name}" if path else name] = b
+        return state
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's array, keyed by dotted name.
+        """A copy of every parameter's and buffer's array, keyed by dotted name (PyTorch's
+        names and order: each module's parameters, then its buffers).
 
         >>> from minigrad import nn
         >>> {k: v.shape for k, v in nn.Linear(3, 2, rng=0).state_dict().items()}
         {'weight': (2, 3), 'bias': (2,)}
         """
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        return {name: t.data.copy() for name, t in self._named_state().items()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
-        """Copy arrays from ``state`` into the parameters, in place (optimisers keep working).
+        """Copy arrays from ``state`` into the parameters and buffers, in place (optimisers
+        keep working).
 
         Raises:
             StateDictError: with ``strict``, a missing or unexpected key; always, an array of
                 the wrong shape. Each message names the key.
         """
-        own = dict(self.named_parameters())
+        own = self._named_state()
         if strict:
             missing = [k for k in own if k not in state]
             unexpected = [k for k in state if k not in own]

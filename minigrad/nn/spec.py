@@ -1,4 +1,5 @@
-"""Declarative models: ``from_spec(path_or_dict)`` builds a ``Sequential`` from a TOML spec.
+"""Declarative models: ``from_spec(path_or_dict)`` builds a ``Sequential`` (or a ``Graph``)
+from a TOML spec.
 
 A spec names the model, gives the input shape (C, H, W) without the batch axis, and lists the
 layers in order. Sizes that follow from the shapes may be left out: a ``Conv2d``'s
@@ -22,6 +23,11 @@ given, they are checked). The design document's CNN, ``models/seed_cnn.toml``::
     [[layers]]
     type = "Linear"
     out_features = 10
+
+Layers may also have a ``name`` and ``inputs`` (the names of the layers they read, ``"input"``
+for the model's input), merge layers (``Add``, ``Concat``) join several, and
+``[blocks.<name>]`` declares a block of layers that a ``type = "Block"`` entry repeats: such a
+spec builds an :class:`~minigrad.nn.Graph` (see ``models/resnet_mini.toml``).
 
 The specs shipped with minigrad (``models/`` in the repository, installed as the package
 ``minigrad.models``) are found by name: ``from_spec("seed_cnn")``, ``minigrad train --model
@@ -50,17 +56,41 @@ from minigrad.arguments import (
     FLOAT_DTYPES,
     boolean,
     choice,
+    fraction,
     int_or_pair,
     integer,
     positive_int,
+    positive_number,
+    real,
     show,
     text,
 )
 from minigrad.errors import ArgumentError, ShapeError, SpecError
 from minigrad.files import check_tree
-from minigrad.nn.layers import INITS, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU
+from minigrad.nn.graph import INPUT, Graph, check_node_name
+from minigrad.nn.layers import (
+    INITS,
+    Add,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Concat,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    add_shape,
+    batch_norm_shape,
+    concat_shape,
+)
 from minigrad.nn.module import Module, Sequential, Shape
-from minigrad.ops.conv import output_size
+from minigrad.ops.conv import check_pool_padding, output_size
 
 if TYPE_CHECKING:  # importlib.resources.abc is new in Python 3.11
     from importlib.resources.abc import Traversable
@@ -79,6 +109,7 @@ __all__ = [
     "infer_shapes",
     "load_spec",
     "spec_file",
+    "state_shapes",
     "validate_spec",
 ]
 
@@ -102,6 +133,16 @@ def _check(what: str, check: Callable[..., Any], *extra: Any, **options: Any) ->
         if isinstance(value, tuple):  # int_or_pair: keep the spec's own int or [h, w]
             return list(value) if isinstance(v, (list, tuple)) else value[0]
         return value
+
+    run.__doc__ = what
+    return run
+
+
+def _number(what: str, check: Callable[..., float], **options: Any) -> Check:
+    """A check of a real number (a rate, a slope): the same words in Python and in a file."""
+
+    def run(where: str, argument: str, v: Any) -> float:
+        return check(where, argument, v, **options)
 
     run.__doc__ = what
     return run
@@ -155,6 +196,25 @@ def _max_pool2d(a: Args, shape: Shape) -> Shape:
     return (shape[0], *_window("MaxPool2d", a, shape, a.get("stride", a["kernel_size"])))
 
 
+def _avg_pool2d(a: Args, shape: Shape) -> Shape:
+    check_pool_padding("AvgPool2d", _pair(a["kernel_size"]), _pair(a.get("padding", 0)))
+    return (shape[0], *_window("AvgPool2d", a, shape, a.get("stride", a["kernel_size"])))
+
+
+def _batch_norm(kind: str) -> Callable[[Args, Shape], Shape]:
+    def infer(a: Args, shape: Shape) -> Shape:
+        return batch_norm_shape(kind, a["num_features"], shape)
+
+    return infer
+
+
+def _merge(join: Callable[..., Shape]) -> Callable[..., Shape]:
+    def infer(a: Args, *shapes: Shape) -> Shape:
+        return join(*shapes)
+
+    return infer
+
+
 def _flatten(a: Args, shape: Shape) -> Shape:
     start = a.get("start_axis", 1) - 1
     if start >= len(shape):
@@ -180,6 +240,18 @@ def _linear_params(a: Args) -> dict[str, Shape]:
     return _with_bias(a, (a["out_features"], a["in_features"]))
 
 
+#: The buffers of a batch norm layer that tracks running statistics.
+_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _batch_norm_state(a: Args) -> dict[str, Shape]:
+    c = (a["num_features"],)
+    state: dict[str, Shape] = {"weight": c, "bias": c} if a.get("affine", True) else {}
+    if a.get("track_running_stats", True):
+        state.update({"running_mean": c, "running_var": c, "num_batches_tracked": ()})
+    return state
+
+
 class _LayerType(NamedTuple):
     """How a spec entry becomes a layer: the class, its arguments, what is inferred from the
     input shape, and the shapes it produces and holds (see "shape-only inference" above)."""
@@ -191,7 +263,12 @@ class _LayerType(NamedTuple):
     params: Callable[[Args], dict[str, Shape]] = _no_params
     #: (argument, its value from the input shape): the size taken from the shape before it.
     inferred: tuple[str, Callable[[Shape], int]] | None = None
-    parametric: bool = False  # takes init, dtype and rng
+    parametric: bool = False  # takes init, dtype and rng (the weights' generator)
+    takes_dtype: bool = False  # its parameters' and buffers' dtype (without weights to draw)
+    takes_generator: bool = False  # draws at run time, from a generator of its own
+    merge: bool = False  # joins two or more inputs (graph models)
+    #: The entries of ``params`` that are buffers (saved, not trained), not parameters.
+    buffers: tuple[str, ...] = ()
 
 
 _POS = _check("an integer >= 1", positive_int, maximum=MAX_SIZE)
@@ -224,6 +301,9 @@ LAYER_TYPES: dict[str, _LayerType] = {
         parametric=True,
     ),
     "ReLU": _LayerType(ReLU, {}, {}),
+    "LeakyReLU": _LayerType(LeakyReLU, {}, {"negative_slope": _number("a number", real)}),
+    "Tanh": _LayerType(Tanh, {}, {}),
+    "Sigmoid": _LayerType(Sigmoid, {}, {}),
     "Flatten": _LayerType(
         Flatten,
         {},
@@ -236,15 +316,56 @@ LAYER_TYPES: dict[str, _LayerType] = {
         {"stride": _int_or_pair(1)},
         output_shape=_max_pool2d,
     ),
+    "AvgPool2d": _LayerType(
+        AvgPool2d,
+        {"kernel_size": _int_or_pair(1)},
+        {"stride": _int_or_pair(1), "padding": _int_or_pair(0)},
+        output_shape=_avg_pool2d,
+    ),
+    **{
+        kind: _LayerType(
+            cls,
+            {},
+            {
+                "num_features": _POS,
+                "eps": _number("a number > 0", positive_number),
+                "momentum": _number("a number in [0, 1]", fraction, closed="both"),
+                "affine": _BOOL,
+                "track_running_stats": _BOOL,
+            },
+            output_shape=_batch_norm(kind),
+            params=_batch_norm_state,
+            inferred=("num_features", lambda shape: shape[0]),
+            takes_dtype=True,
+            buffers=_NORM_BUFFERS,
+        )
+        for kind, cls in (("BatchNorm1d", BatchNorm1d), ("BatchNorm2d", BatchNorm2d))
+    },
+    "Dropout": _LayerType(
+        Dropout,
+        {},
+        {"p": _number("a number in [0, 1]", fraction, closed="both")},
+        takes_generator=True,
+    ),
     "LogSoftmax": _LayerType(
         LogSoftmax, {}, {"axis": _check("an integer axis", integer, -64, maximum=64)}
     ),
+    "Add": _LayerType(Add, {}, {}, output_shape=_merge(add_shape), merge=True),
+    "Concat": _LayerType(Concat, {}, {}, output_shape=_merge(concat_shape), merge=True),
 }
+
+#: The entry that repeats a block of layers: ``type = "Block"``, ``block``, ``repeat``.
+BLOCK = "Block"
+#: Keys of a layer entry that wire a graph rather than configure the layer.
+_WIRING = ("name", "inputs")
+#: How many times a block may repeat.
+MAX_REPEAT = 1000
 
 
 class LayerShapes(NamedTuple):
     """One layer of a spec as shape inference sees it: its type, its output shape (without
-    the batch axis) and its parameters' shapes by name (``{"weight": (10, 288), ...}``)."""
+    the batch axis) and the shapes of its state by name, as in its ``state_dict()``:
+    parameters and buffers (``{"weight": (10, 288), ...}``)."""
 
     type: str
     output_shape: Shape
@@ -253,33 +374,59 @@ class LayerShapes(NamedTuple):
 
 def infer_shapes(spec: Mapping[str, Any]) -> list[LayerShapes]:
     """Each layer's output shape and parameter shapes for a spec normalised by
-    :func:`validate_spec`, without building any layer (no weights are allocated).
+    :func:`validate_spec`, without building any layer (no weights are allocated). A graph
+    spec gives one entry per layer, repeated blocks opened up, in running order.
 
     >>> spec = validate_spec({"name": "tiny", "input_shape": [1, 4, 4],
     ...     "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 3}]})
     >>> infer_shapes(spec)[1]
     LayerShapes(type='Linear', output_shape=(3,), params={'weight': (3, 16), 'bias': (3,)})
     """
-    shape = tuple(spec["input_shape"])
-    out = []
-    for entry in spec["layers"]:
-        lt = LAYER_TYPES[entry["type"]]
-        shape = lt.output_shape(entry, shape)
-        out.append(LayerShapes(entry["type"], shape, lt.params(entry)))
-    return out
+    return [LayerShapes(r.kind, r.shape, r.state) for r in _Walk(spec, "<spec>").rows]
+
+
+def spec_rows(
+    spec: Mapping[str, Any], input_shape: Any = None
+) -> tuple[dict[str, Any], list[Any], bool]:
+    """The normalised spec, one row per layer (its dotted path, type, the paths it reads,
+    output shape and state shapes) and whether it is a graph: what ``summary`` of a spec
+    shows, without building the model."""
+    walk = _Walk(spec, "<spec>", input_shape)
+    return walk.normal, walk.rows, walk.graph
+
+
+def state_shapes(
+    spec: Mapping[str, Any],
+) -> tuple[dict[str, Shape], dict[str, Shape]]:
+    """The shapes of the parameters and of the buffers of the model a normalised spec
+    describes, by their dotted names in ``state_dict()``, without building it.
+
+    >>> spec = validate_spec({"name": "bn", "input_shape": [3], "layers": [
+    ...     {"type": "BatchNorm1d", "affine": False}, {"type": "Linear", "out_features": 2}]})
+    >>> state_shapes(spec)
+    ({'1.weight': (2, 3), '1.bias': (2,)}, {'0.running_mean': (3,), '0.running_var': (3,), \
+'0.num_batches_tracked': ()})
+    """
+    params: dict[str, Shape] = {}
+    buffers: dict[str, Shape] = {}
+    for row in _Walk(spec, "<spec>").rows:
+        kept = LAYER_TYPES[row.kind].buffers
+        for name, shape in row.state.items():
+            (buffers if name in kept else params)[f"{row.path}.{name}"] = shape
+    return params, buffers
 
 
 # ----------------------------------------------------------------- reading and checking
 
-_TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers"}
+_TOP_LEVEL = {"name", "description", "input_shape", "dtype", "layers", "blocks"}
 _FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def bundled_specs() -> dict[str, Traversable]:
     """The specs shipped with minigrad, by name (the file name without ``.toml``).
 
-    >>> sorted(bundled_specs())[:3]
-    ['lenet5', 'mlp', 'seed_cnn']
+    >>> sorted(bundled_specs())
+    ['lenet5', 'mlp', 'mnist_bn', 'resnet_mini', 'seed_cnn', 'small_cifar']
     """
     folder = resources.files("minigrad.models")
     found = (f for f in folder.iterdir() if f.is_file() and f.name.endswith(".toml"))
@@ -353,120 +500,293 @@ def validate_spec(
     >>> validate_spec(spec)["layers"][1]
     {'type': 'Linear', 'out_features': 3, 'in_features': 16}
     """
+    return _Walk(spec, source, input_shape).normal
 
-    def fail(problem: str, index: int | None = None, kind: str | None = None) -> SpecError:
-        where = f"layer {index} ({kind}): " if index is not None else ""
-        return SpecError(f"{source}: {where}{problem}")
 
-    if not isinstance(spec, Mapping):
-        raise fail(f"a spec must be a table (dict), got {type(spec).__name__}")
-    try:
-        check_tree(spec)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    unknown = sorted(map(show, set(spec) - _TOP_LEVEL))
-    if unknown:
-        raise fail(
-            f"unknown top-level key {unknown[0]} (expected: {', '.join(sorted(_TOP_LEVEL))})"
-        )
-    for key in ("name", "input_shape", "layers"):
-        if key not in spec and not (key == "input_shape" and input_shape is not None):
-            raise fail(f"missing top-level key {key!r}")
-    out: dict[str, Any] = {}
-    for key, length in (("name", 200), ("description", 2000)):
-        if key in spec:
-            try:
-                out[key] = text(source, repr(key), spec[key], length, lines=key != "name")
-            except ArgumentError as exc:
-                raise SpecError(str(exc)) from exc
-    shape_value = spec["input_shape"] if input_shape is None else list(input_shape)
-    if (
-        not isinstance(shape_value, (list, tuple))
-        or not 0 < len(shape_value) <= 32
-        or not all(
-            isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE
-            for s in shape_value
-        )
-    ):
-        raise fail(
-            "'input_shape' must be a list of positive integers (at most 32 of them, each at "
-            f"most {MAX_SIZE:,}), got {show(shape_value)}"
-        )
-    dtype = spec.get("dtype", "float32")
-    try:
-        choice(source, "'dtype'", dtype, FLOAT_DTYPES)
-    except ArgumentError as exc:
-        raise SpecError(str(exc)) from exc
-    layers = spec["layers"]
-    if not isinstance(layers, list) or not layers:
-        raise fail("'layers' must be a non-empty list of tables ([[layers]] in TOML)")
+class _Node(NamedTuple):
+    """One checked layer, ready to build: its name, the names it reads, its type and its
+    arguments (inferred sizes filled in); a ``Block`` holds the nodes of each repeat."""
 
-    out["input_shape"] = [int(s) for s in shape_value]
-    out["dtype"] = dtype
-    out["layers"] = []
-    shape = tuple(out["input_shape"])
-    total = 0
-    for index, entry in enumerate(layers):
-        if not isinstance(entry, Mapping):
-            raise fail(f"layer {index} must be a table, got {type(entry).__name__}")
-        kind = entry.get("type")
-        if not isinstance(kind, str) or kind not in LAYER_TYPES:
+    name: str
+    inputs: list[str]
+    kind: str
+    args: dict[str, Any]
+    repeats: list[list[_Node]]
+
+
+class _Row(NamedTuple):
+    """One layer as a table shows it: dotted path, type, the paths it reads, output shape,
+    and the shapes of its state (parameters and buffers)."""
+
+    path: str
+    kind: str
+    inputs: tuple[str, ...]
+    shape: Shape
+    state: dict[str, Shape]
+
+
+class _Walk:
+    """One pass over a spec: checks every entry and infers every shape without building any
+    layer. It leaves the normalised spec, the nodes to build and one row per layer."""
+
+    def __init__(self, spec: Any, source: str, input_shape: Any = None) -> None:
+        self.source = source
+        fail = self.fail
+        if not isinstance(spec, Mapping):
+            raise fail(f"a spec must be a table (dict), got {type(spec).__name__}")
+        try:
+            check_tree(spec)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        unknown = sorted(map(show, set(spec) - _TOP_LEVEL))
+        if unknown:
             raise fail(
-                f"unknown layer type {show(kind)} (known: {', '.join(LAYER_TYPES)})",
-                index,
-                show(kind)[1:-1] if isinstance(kind, str) else "?",
+                f"unknown top-level key {unknown[0]} (expected: {', '.join(sorted(_TOP_LEVEL))})"
             )
-        lt = LAYER_TYPES[kind]
+        for key in ("name", "input_shape", "layers"):
+            if key not in spec and not (key == "input_shape" and input_shape is not None):
+                raise fail(f"missing top-level key {key!r}")
+        out: dict[str, Any] = {}
+        for key, length in (("name", 200), ("description", 2000)):
+            if key in spec:
+                try:
+                    out[key] = text(source, repr(key), spec[key], length, lines=key != "name")
+                except ArgumentError as exc:
+                    raise SpecError(str(exc)) from exc
+        shape_value = spec["input_shape"] if input_shape is None else list(input_shape)
+        if (
+            not isinstance(shape_value, (list, tuple))
+            or not 0 < len(shape_value) <= 32
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE
+                for s in shape_value
+            )
+        ):
+            raise fail(
+                "'input_shape' must be a list of positive integers (at most 32 of them, each "
+                f"at most {MAX_SIZE:,}), got {show(shape_value)}"
+            )
+        dtype = spec.get("dtype", "float32")
+        try:
+            choice(source, "'dtype'", dtype, FLOAT_DTYPES)
+        except ArgumentError as exc:
+            raise SpecError(str(exc)) from exc
+        layers = spec["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise fail("'layers' must be a non-empty list of tables ([[layers]] in TOML)")
+        self.blocks = self._blocks(spec.get("blocks", {}))
+        self.graph = "blocks" in spec or any(
+            isinstance(e, Mapping)
+            and (any(k in e for k in _WIRING) or e.get("type") == BLOCK or _is_merge(e))
+            for e in layers
+        )
+
+        out["input_shape"] = [int(s) for s in shape_value]
+        out["dtype"] = dtype
+        self.total = 0
+        self.rows: list[_Row] = []
+        self.used: dict[str, list[dict[str, Any]]] = {}
+        out["layers"], self.nodes, shape, _ = self._layers(
+            layers, tuple(out["input_shape"]), "", "", INPUT
+        )
+        if self.blocks:
+            unused = [b for b in self.blocks if b not in self.used]
+            if unused:
+                raise fail(f"block {show(unused[0])} is defined but no layer repeats it")
+            out["blocks"] = {b: {"layers": self.used[b]} for b in self.blocks}
+        if len(shape) != 1:
+            raise fail(
+                f"the model's output has shape {shape}, but a classifier must output a vector "
+                "of class scores; add a Flatten before the last Linear"
+            )
+        self.normal = out
+
+    def fail(self, problem: str, where: str = "") -> SpecError:
+        return SpecError(f"{self.source}: {where + ': ' if where else ''}{problem}")
+
+    def _blocks(self, blocks: Any) -> dict[str, list[Any]]:
+        if not isinstance(blocks, Mapping):
+            raise self.fail(f"'blocks' must be a table of blocks, got {show(blocks)}")
+        out = {}
+        for name, block in blocks.items():
+            if (
+                not isinstance(block, Mapping)
+                or set(block) != {"layers"}
+                or not isinstance(block["layers"], list)
+                or not block["layers"]
+            ):
+                raise self.fail(
+                    f"block {show(name)} must be a table with one key, 'layers': a non-empty "
+                    f"list of tables ([[blocks.{name}.layers]] in TOML)"
+                )
+            out[name] = block["layers"]
+        return out
+
+    def _layers(
+        self, layers: list[Any], shape: Shape, block: str, prefix: str, source: str
+    ) -> tuple[list[dict[str, Any]], list[_Node], Shape, str]:
+        """Check and infer ``layers`` (of the model, or of ``block``) for an input of
+        ``shape`` read from the row ``source``: the normalised entries, the nodes, the output
+        shape and the path of the last row."""
+        entries: list[dict[str, Any]] = []
+        nodes: list[_Node] = []
+        shapes: dict[str, Shape] = {INPUT: shape}
+        paths = {INPUT: source}
+        previous = INPUT
+        for index, entry in enumerate(layers):
+            where = f"block {block!r} layer {index}" if block else f"layer {index}"
+            if not isinstance(entry, Mapping):
+                raise self.fail(f"{where} must be a table, got {type(entry).__name__}")
+            kind = entry.get("type")
+            if not isinstance(kind, str) or (kind not in LAYER_TYPES and kind != BLOCK):
+                raise self.fail(
+                    f"unknown layer type {show(kind)} (known: {', '.join([*LAYER_TYPES, BLOCK])})",
+                    f"{where} ({show(kind)[1:-1] if isinstance(kind, str) else '?'})",
+                )
+            where = f"{where} ({kind})"
+            name, inputs = self._wiring(entry, index, previous, shapes, where)
+            if name in shapes:
+                raise self.fail(f"the name {name!r} is already taken", where)
+            in_shapes = [shapes[i] for i in inputs]
+            in_paths = tuple(paths[i] for i in inputs)
+            path = f"{prefix}{name}"
+            if kind == BLOCK and block:
+                raise self.fail("a block cannot repeat a block; list its layers instead", where)
+            if kind == BLOCK:
+                normal, node, shape, path = self._repeat(entry, in_shapes, in_paths, where, path)
+            else:
+                normal, node, shape = self._layer(kind, entry, in_shapes, where)
+                self.rows.append(
+                    _Row(path, kind, in_paths, shape, LAYER_TYPES[kind].params(normal))
+                )
+            if self.graph:
+                normal = {"name": name, "inputs": inputs, **normal}
+            entries.append(normal)
+            nodes.append(node._replace(name=name, inputs=inputs))
+            shapes[name], paths[name], previous = shape, path, name
+        return entries, nodes, shapes[previous], paths[previous]
+
+    def _wiring(
+        self, entry: Mapping[str, Any], index: int, previous: str, known: Any, where: str
+    ) -> tuple[str, list[str]]:
+        """The entry's name (default: its index) and inputs (default: the layer before)."""
+        try:
+            name = check_node_name(f"{self.source}: {where}", entry.get("name", str(index)))
+        except ArgumentError as exc:
+            raise SpecError(str(exc)) from None
+        inputs = entry.get("inputs", [previous])
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if (
+            not isinstance(inputs, list)
+            or not inputs
+            or not all(isinstance(i, str) for i in inputs)
+        ):
+            raise self.fail(f"'inputs' must be a list of layer names, got {show(inputs)}", where)
+        for i in inputs:
+            if i not in known:
+                raise self.fail(
+                    f"input {show(i)} is not an earlier layer (known: {', '.join(known)})", where
+                )
+        return name, list(inputs)
+
+    def _arguments(
+        self, entry: Mapping[str, Any], allowed: dict[str, Check], required: Any, where: str
+    ) -> dict[str, Any]:
         args: dict[str, Any] = {}
-        allowed = {**lt.required, **lt.optional}
         for key, value in entry.items():
-            if key == "type":
+            if key == "type" or (self.graph and key in _WIRING):
                 continue
             if key not in allowed:
-                raise fail(
+                raise self.fail(
                     f"unknown argument {show(key)} (expected: {', '.join(allowed) or 'none'})",
-                    index,
-                    kind,
+                    where,
                 )
             try:
-                args[key] = allowed[key](
-                    f"{source}: layer {index} ({kind})", f"argument {key!r}", value
-                )
+                args[key] = allowed[key](f"{self.source}: {where}", f"argument {key!r}", value)
             except ArgumentError as exc:
                 raise SpecError(str(exc)) from exc
-        for key, check in lt.required.items():
+        for key, check in required.items():
             if key not in args:
-                raise fail(f"missing argument {key!r} ({check.__doc__})", index, kind)
+                raise self.fail(f"missing argument {key!r} ({check.__doc__})", where)
+        return args
+
+    def _layer(
+        self, kind: str, entry: Mapping[str, Any], in_shapes: list[Shape], where: str
+    ) -> tuple[dict[str, Any], _Node, Shape]:
+        lt = LAYER_TYPES[kind]
+        if lt.merge and len(in_shapes) < 2:
+            raise self.fail(f"joins two or more inputs, got {len(in_shapes)}", where)
+        if not lt.merge and len(in_shapes) != 1:
+            raise self.fail(f"takes one input, got {len(in_shapes)}", where)
+        args = self._arguments(entry, {**lt.required, **lt.optional}, lt.required, where)
         if lt.inferred is not None:
             name, size_of = lt.inferred
-            size = size_of(shape)
+            size = size_of(in_shapes[0])
             if name in args and args[name] != size:
-                raise fail(
-                    f"{name} = {args[name]} does not fit the input of shape {shape} "
+                raise self.fail(
+                    f"{name} = {args[name]} does not fit the input of shape {in_shapes[0]} "
                     f"(it has {size})",
-                    index,
-                    kind,
+                    where,
                 )
             args[name] = size
         try:
-            shape = lt.output_shape(args, shape)
+            shape = lt.output_shape(args, *in_shapes)
         except ShapeError as exc:
-            raise fail(str(exc), index, kind) from None
-        total += sum(math.prod(s) for s in lt.params(args).values())
-        if total > MAX_PARAMETERS:
-            raise fail(
+            raise self.fail(str(exc), where) from None
+        self.total += sum(math.prod(s) for s in lt.params(args).values())
+        if self.total > MAX_PARAMETERS:
+            raise self.fail(
                 f"the model would have more than {MAX_PARAMETERS:,} parameters "
-                f"({total:,} up to this layer)",
-                index,
-                kind,
+                f"({self.total:,} up to this layer)",
+                where,
             )
-        out["layers"].append({"type": kind, **args})
-    if len(shape) != 1:
-        raise fail(
-            f"the model's output has shape {shape}, but a classifier must output a vector of "
-            "class scores; add a Flatten before the last Linear"
-        )
-    return out
+        return {"type": kind, **args}, _Node("", [], kind, args, []), shape
+
+    def _repeat(
+        self, entry: Mapping[str, Any], in_shapes: list[Shape], in_paths: Any, where: str, path: str
+    ) -> tuple[dict[str, Any], _Node, Shape, str]:
+        """A ``Block`` entry: its block's layers ``repeat`` times in a chain, each repeat a
+        ``Graph`` of its own (``stage1.0.conv1.weight``, ``stage1.1.conv1.weight``, ...)."""
+        args = self._arguments(entry, _BLOCK_ARGS, {"block": _BLOCK_ARGS["block"]}, where)
+        block = args["block"]
+        if block not in self.blocks:
+            known = ", ".join(self.blocks) or "none defined"
+            raise self.fail(f"no block named {show(block)} (blocks: {known})", where)
+        if len(in_shapes) != 1:
+            raise self.fail(f"takes one input, got {len(in_shapes)}", where)
+        shape, source, repeats = in_shapes[0], in_paths[0], []
+        for r in range(args.get("repeat", 1)):
+            normal, nodes, shape, source = self._layers(
+                self.blocks[block], shape, block, f"{path}.{r}.", source
+            )
+            repeats.append(nodes)
+            self.used.setdefault(block, [_without_inferred(e) for e in normal])
+        return {"type": BLOCK, **args}, _Node("", [], BLOCK, args, repeats), shape, source
+
+
+def _block_name(where: str, argument: str, value: Any) -> str:
+    return text(where, argument, value, 200)
+
+
+_block_name.__doc__ = "the name of a block in [blocks]"
+_BLOCK_ARGS: dict[str, Check] = {
+    "block": _block_name,
+    "repeat": _check(f"an integer from 1 to {MAX_REPEAT}", positive_int, maximum=MAX_REPEAT),
+}
+
+
+def _is_merge(entry: Mapping[str, Any]) -> bool:
+    kind = entry.get("type")
+    return isinstance(kind, str) and kind in LAYER_TYPES and LAYER_TYPES[kind].merge
+
+
+def _without_inferred(entry: dict[str, Any]) -> dict[str, Any]:
+    """A block's entry as written: sizes inferred from a repeat's input are left out, since
+    each repeat infers its own."""
+    lt = LAYER_TYPES.get(entry["type"])
+    drop = lt.inferred[0] if lt is not None and lt.inferred is not None else None
+    return {k: v for k, v in entry.items() if k != drop}
 
 
 def folder_name(spec: Mapping[str, Any]) -> str:
@@ -495,10 +815,40 @@ def folder_name(spec: Mapping[str, Any]) -> str:
 def _build_layer(kind: str, args: Mapping[str, Any], dtype: Any, rng: Any) -> Module:
     lt = LAYER_TYPES[kind]
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
-    if lt.parametric:
+    if lt.parametric or lt.takes_dtype:
         kwargs["dtype"] = dtype
+    if lt.parametric:
         kwargs["rng"] = rng
+    if lt.takes_generator:
+        # A child of the weights' generator: a stream of its own, and the layers after it
+        # draw the same weights as without it.
+        kwargs["rng"] = rng.spawn(1)[0]
     return lt.cls(**kwargs)
+
+
+def _build(nodes: list[_Node], dtype: Any, rng: np.random.Generator) -> list[Module]:
+    """The modules of ``nodes``, weights drawn from ``rng`` in order; a block's repeats are
+    a ``Sequential`` of one ``Graph`` each."""
+    modules: list[Module] = []
+    for node in nodes:
+        if node.kind == BLOCK:
+            graphs = [
+                Graph(
+                    list(
+                        zip(
+                            [n.name for n in rep],
+                            _build(rep, dtype, rng),
+                            [n.inputs for n in rep],
+                            strict=True,
+                        )
+                    )
+                )
+                for rep in node.repeats
+            ]
+            modules.append(Sequential(*graphs))
+        else:
+            modules.append(_build_layer(node.kind, node.args, dtype, rng))
+    return modules
 
 
 def from_spec(
@@ -507,14 +857,17 @@ def from_spec(
     seed: int | np.random.Generator = 0,
     input_shape: Any = None,
     dtype: Any = None,
-) -> Sequential:
-    """Build the :class:`~minigrad.nn.Sequential` a spec (TOML file path or dict) describes.
+) -> Sequential | Graph:
+    """Build the model a spec (TOML file path or dict) describes: a
+    :class:`~minigrad.nn.Sequential` for a chain of layers, a :class:`~minigrad.nn.Graph` when
+    layers name their inputs, merge (``Add``, ``Concat``) or repeat a block.
 
     Args:
         spec: a path to a TOML file, the name of a bundled spec (``"seed_cnn"``, see
             :func:`bundled_specs`), or the same content as a dict.
         seed: the seed (or Generator) the weights are drawn from, layer by layer in order;
-            one seed gives the same model every time.
+            one seed gives the same model every time. Each ``Dropout`` gets a generator of its
+            own, spawned from it.
         input_shape: (C, H, W) to use instead of the spec's ``input_shape``.
         dtype: the parameters' float dtype, instead of the spec's (default float32).
 
@@ -532,19 +885,19 @@ def from_spec(
     """
     if isinstance(spec, (str, Path)):
         source, raw = str(spec), load_spec(spec)
-    else:  # validate_spec reads it and builds a new dict: a shallow copy is enough
+    else:  # the walk reads it and builds a new dict: a shallow copy is enough
         source, raw = "<spec>", dict(spec) if isinstance(spec, Mapping) else spec
     if dtype is not None:
         raw["dtype"] = np.dtype(dtype).name
-    normal = validate_spec(raw, source, input_shape)
-    rng = np.random.default_rng(seed)
-    layers = [
-        _build_layer(
-            entry["type"], {k: v for k, v in entry.items() if k != "type"}, normal["dtype"], rng
-        )
-        for entry in normal["layers"]
-    ]
-    model = Sequential(*layers)
+    walk = _Walk(raw, source, input_shape)
+    normal = walk.normal
+    modules = _build(walk.nodes, normal["dtype"], np.random.default_rng(seed))
+    model: Sequential | Graph
+    if walk.graph:
+        model = Graph([(n.name, m, n.inputs) for n, m in zip(walk.nodes, modules, strict=True)])
+    else:
+        model = Sequential(*modules)
     model.spec = normal
     list(model.named_parameters())  # give every parameter its dotted name
+    list(model.named_buffers())  # and every buffer
     return model

@@ -1,8 +1,9 @@
-"""Activations: ``relu``, ``softmax`` and ``log_softmax``.
+"""Activations: ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, ``log_softmax``.
 
 The design document's ReLU is ``A^c = max(0, Z^c)``; its VJP is the mask
 ``dL/dZ^c = dL/dA^c * 1(Z^c > 0)``. Softmax turns the dense scores ``Z^d`` into
-probabilities ``yhat_c = exp(Z^d_c) / sum_j exp(Z^d_j)``.
+probabilities ``yhat_c = exp(Z^d_c) / sum_j exp(Z^d_j)``. ``tanh`` and ``sigmoid`` save their
+output, since each derivative is a function of it: ``1 - y^2`` and ``y (1 - y)``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad.arguments import real
 from minigrad.engine import Function, Node
 from minigrad.errors import ShapeError
 from minigrad.ops._axes import normalize_axis, shape_of
@@ -18,7 +20,7 @@ from minigrad.ops._axes import normalize_axis, shape_of
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
-__all__ = ["log_softmax", "relu", "softmax"]
+__all__ = ["leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
 
 
 def _check_axis_not_empty(op: str, z: np.ndarray, axis: int) -> None:
@@ -58,6 +60,71 @@ class ReLU(Function):
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
         (mask,) = ctx.saved_tensors
         return (grad * mask,)
+
+
+class LeakyReLU(Function):
+    """``y = x`` for ``x > 0``, ``y = a x`` otherwise (``a`` the ``negative_slope``).
+
+    VJP: ``dL/dx = dL/dy * (1 if x > 0 else a)`` (at 0 the slope ``a`` is taken, as PyTorch).
+
+    Derivation: ``docs/derivations/activation.md#leaky_relu``
+    """
+
+    name = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray, *, negative_slope: float) -> np.ndarray:
+        slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
+        ctx.save_for_backward(slope)
+        return x * slope
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (slope,) = ctx.saved_tensors
+        return (grad * slope,)
+
+
+class Tanh(Function):
+    """``y = tanh(x)``.   VJP: ``dL/dx = dL/dy * (1 - y^2)``, from the saved output.
+
+    Derivation: ``docs/derivations/activation.md#tanh``
+    """
+
+    name = "tanh"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (y,) = ctx.saved_tensors
+        return (grad * (1 - y * y),)
+
+
+class Sigmoid(Function):
+    """``y = 1 / (1 + exp(-x))``.   VJP: ``dL/dx = dL/dy * y (1 - y)``, from the saved output.
+
+    Forward: ``exp(-log(1 + exp(-x)))`` with ``np.logaddexp``, so no ``exp`` overflows for any
+    finite ``x`` (``1 / (1 + exp(1000))`` would warn and pass through inf).
+
+    Derivation: ``docs/derivations/activation.md#sigmoid``
+    """
+
+    name = "sigmoid"
+
+    @staticmethod
+    def forward(ctx: Node, x: np.ndarray) -> np.ndarray:
+        y = np.exp(-np.logaddexp(0, -x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        (y,) = ctx.saved_tensors
+        return (grad * y * (1 - y),)
 
 
 class LogSoftmax(Function):
@@ -126,6 +193,36 @@ def relu(x: Tensor | Any) -> Tensor:
     array([0. , 0. , 2.5])
     """
     return ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor | Any, negative_slope: float = 0.01) -> Tensor:
+    """``x`` where positive, ``negative_slope * x`` elsewhere (PyTorch's default slope 0.01).
+
+    >>> import minigrad
+    >>> minigrad.leaky_relu(minigrad.Tensor([-4.0, 0.0, 2.5]), 0.1).data
+    array([-0.4,  0. ,  2.5])
+    """
+    return LeakyReLU.apply(x, negative_slope=real("leaky_relu", "negative_slope", negative_slope))
+
+
+def tanh(x: Tensor | Any) -> Tensor:
+    """Hyperbolic tangent, elementwise: ``(e^x - e^-x) / (e^x + e^-x)``, in (-1, 1).
+
+    >>> import minigrad
+    >>> minigrad.tanh(minigrad.Tensor([0.0, 100.0])).data
+    array([0., 1.])
+    """
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor | Any) -> Tensor:
+    """The logistic function ``1 / (1 + e^-x)``, elementwise, in (0, 1).
+
+    >>> import minigrad
+    >>> minigrad.sigmoid(minigrad.Tensor([0.0, -1000.0])).data
+    array([0.5, 0. ])
+    """
+    return Sigmoid.apply(x)
 
 
 def log_softmax(x: Tensor | Any, axis: int = -1) -> Tensor:

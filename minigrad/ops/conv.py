@@ -1,4 +1,4 @@
-"""Convolution and pooling over NCHW images: ``conv2d`` and ``max_pool2d``.
+"""Convolution and pooling over NCHW images: ``conv2d``, ``max_pool2d`` and ``avg_pool2d``.
 
 The design document's convolution, for one image ``X`` and filter ``k``, is::
 
@@ -31,13 +31,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from minigrad.arguments import int_or_pair
 from minigrad.engine import Function, Node
-from minigrad.errors import ShapeError
+from minigrad.errors import ArgumentRangeError, ShapeError
 from minigrad.ops.linalg import check_same_dtype
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
-__all__ = ["conv2d", "max_pool2d"]
+__all__ = ["avg_pool2d", "conv2d", "max_pool2d"]
 
 Pair = tuple[int, int]
 
@@ -355,6 +355,57 @@ class MaxPool2d(Function):
         return (window_max_grad(grad, arg, x_shape, kernel_size, stride),)
 
 
+class AvgPool2d(Function):
+    """Mean over each (kh, kw) window of the zero-padded input, windows ``stride`` apart.
+
+    Forward: ``y[n, c, p, q] = (1 / (kh kw)) sum_{i,j} x_pad[n, c, s*p+i, s*q+j]``; the padding
+    zeros count in the mean (PyTorch's default ``count_include_pad=True``).
+    VJP: every input of a window receives ``dL/dy[n, c, p, q] / (kh kw)``; a pixel in several
+    windows receives the sum, and the padding's share is dropped.
+
+    Derivation: ``docs/derivations/conv.md#avg_pool2d``
+    """
+
+    name = "avg_pool2d"
+
+    @staticmethod
+    def check(x: np.ndarray, *, kernel_size: Pair, stride: Pair, padding: Pair) -> None:
+        if x.ndim != 4:
+            raise ShapeError(f"avg_pool2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        check_pool_padding("avg_pool2d", kernel_size, padding)
+        output_size("avg_pool2d", x.shape[2:], kernel_size, stride, padding)
+
+    @staticmethod
+    def forward(
+        ctx: Node, x: np.ndarray, *, kernel_size: Pair, stride: Pair, padding: Pair
+    ) -> np.ndarray:
+        n, c, h, w = x.shape
+        ho, wo = output_size("avg_pool2d", (h, w), kernel_size, stride, padding)
+        x_pad = _pad(x.reshape(n * c, 1, h, w), *padding)
+        windows = im2col(x_pad, kernel_size, stride)  # (N*C, kh*kw, L)
+        ctx.save_for_backward(x_pad.shape, x.shape, kernel_size, stride, padding)
+        return windows.mean(axis=1).reshape(n, c, ho, wo)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
+        padded_shape, x_shape, (kh, kw), stride, (ph, pw) = ctx.saved_tensors
+        share = grad.reshape(padded_shape[0], 1, -1) / (kh * kw)
+        dwin = np.broadcast_to(share, (padded_shape[0], kh * kw, share.shape[2]))
+        dx = col2im(dwin, padded_shape, (kh, kw), stride)
+        dx = dx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
+        return (dx.reshape(x_shape),)
+
+
+def check_pool_padding(op: str, kernel_size: Pair, padding: Pair) -> None:
+    """Padding of at most half the kernel, as PyTorch demands: a window never holds only
+    padding."""
+    if padding[0] > kernel_size[0] // 2 or padding[1] > kernel_size[1] // 2:
+        raise ArgumentRangeError(
+            f"{op}: padding must be at most half the kernel size, got padding {padding} for "
+            f"kernel_size {kernel_size}"
+        )
+
+
 def conv2d(
     x: Tensor | Any,
     weight: Tensor | Any,
@@ -396,3 +447,24 @@ def max_pool2d(
     k = int_or_pair("max_pool2d", "kernel_size", kernel_size, 1)
     s = k if stride is None else int_or_pair("max_pool2d", "stride", stride, 1)
     return MaxPool2d.apply(x, kernel_size=k, stride=s)
+
+
+def avg_pool2d(
+    x: Tensor | Any,
+    kernel_size: int | Pair,
+    stride: int | Pair | None = None,
+    padding: int | Pair = 0,
+) -> Tensor:
+    """Average pooling over (kh, kw) windows; ``stride`` defaults to ``kernel_size``, as PyTorch.
+
+    Zero padding counts in each mean (PyTorch's default ``count_include_pad=True``).
+
+    >>> import minigrad, numpy as np
+    >>> minigrad.avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).data
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    """
+    k = int_or_pair("avg_pool2d", "kernel_size", kernel_size, 1)
+    s = k if stride is None else int_or_pair("avg_pool2d", "stride", stride, 1)
+    p = int_or_pair("avg_pool2d", "padding", padding, 0)
+    return AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p)

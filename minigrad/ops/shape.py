@@ -1,10 +1,12 @@
-"""Shape ops: ``reshape``, ``flatten``, ``transpose`` and ``getitem`` (indexing, ``x[...]``).
+"""Shape ops: ``reshape``, ``flatten``, ``transpose``, ``getitem`` (indexing, ``x[...]``) and
+``concat``.
 
 They move elements without changing them, so each VJP moves the gradient back:
 ``reshape``'s VJP reshapes ``dL/dy`` to the input's shape, ``transpose``'s applies the
 inverse permutation, ``getitem``'s adds each element of ``dL/dy`` into the place it was read
-from. The design document's ``A^f = flatten(A^c)`` is a reshape, and its
-backward step, "reshape the upstream gradient to the shape of ``A^c``", is this VJP.
+from, ``concat``'s cuts ``dL/dy`` back into the inputs' pieces. The design document's
+``A^f = flatten(A^c)`` is a reshape, and its backward step, "reshape the upstream gradient to
+the shape of ``A^c``", is this VJP.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from minigrad.ops._axes import normalize_axis, shape_of
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
-__all__ = ["flatten", "getitem", "reshape", "transpose"]
+__all__ = ["concat", "flatten", "getitem", "reshape", "transpose"]
 
 #: One component of a normalised index: an int, a slice, None, ``...``, or an int or bool array.
 IndexPart = Any
@@ -78,6 +80,59 @@ class Transpose(Function):
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray]:
         (axes,) = ctx.saved_tensors
         return (np.transpose(grad, np.argsort(axes)),)
+
+
+class Concat(Function):
+    """``y = [x_1, x_2, ...]`` joined along ``axis``.
+
+    VJP: each ``dL/dx_k`` is the slice of ``dL/dy`` that ``x_k`` filled.
+
+    Derivation: ``docs/derivations/shape.md#concat``
+    """
+
+    name = "concat"
+    promote = True
+
+    @staticmethod
+    def check(*xs: np.ndarray, axis: int) -> None:
+        first = xs[0]
+        for k, x in enumerate(xs[1:], 1):
+            if x.ndim != first.ndim or any(
+                a != b
+                for i, (a, b) in enumerate(zip(x.shape, first.shape, strict=True))
+                if i != axis
+            ):
+                raise ShapeError(
+                    f"concat: input {k} has shape {x.shape}, but input 0 has shape "
+                    f"{first.shape}; they must agree on every axis but {axis}"
+                )
+
+    @staticmethod
+    def forward(ctx: Node, *xs: np.ndarray, axis: int) -> np.ndarray:
+        ctx.save_for_backward(np.cumsum([x.shape[axis] for x in xs])[:-1], axis)
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray, ...]:
+        cuts, axis = ctx.saved_tensors
+        return tuple(np.split(grad, cuts, axis=axis))
+
+
+def concat(xs: Sequence[Tensor | Any], axis: int = 0) -> Tensor:
+    """Join tensors of equal shapes (but along ``axis``) into one, as ``torch.cat``.
+
+    >>> import minigrad, numpy as np
+    >>> minigrad.concat([np.ones((1, 2)), np.zeros((1, 1))], axis=1).data
+    array([[1., 1., 0.]])
+    """
+    if not isinstance(xs, (list, tuple)) or not xs:
+        raise ArgumentError(
+            f"concat: xs must be a non-empty list of tensors, got {type(xs).__name__}"
+        )
+    ndim = len(shape_of("concat", xs[0]))
+    if ndim == 0:
+        raise ShapeError("concat: cannot join 0-d tensors; give them an axis first")
+    return Concat.apply(*xs, axis=normalize_axis("concat", axis, ndim))
 
 
 def normalize_index(op: str, index: Any) -> tuple[IndexPart, ...]:

@@ -22,9 +22,11 @@ What the picture shows:
   exactly zero is white; a gradient holding NaN or inf is red, bold and says so.
 * ``view="backward"``: the graph backward walks. Each node is an op's VJP (``conv2d.backward``)
   and each edge carries a gradient ``dL/d(input)``, labelled with the argument and its shape,
-  from the loss down to the parameters whose ``.grad`` it fills. Gradients arriving at one node
-  along several edges are summed. With ``grads=True`` each VJP shows the norm of the gradient
-  it received.
+  from the loss down to the parameters whose ``.grad`` it fills. Where a computed tensor was
+  read by several ops (a skip connection), the gradients coming back along each path meet in
+  a ``+`` node and go on as their sum: gradient accumulation, drawn (a leaf used twice
+  receives both edges, and the sum in its ``.grad``). With
+  ``grads=True`` each VJP shows the norm of the gradient it received.
 
 After ``backward()`` only leaves (tensors you created with ``requires_grad=True``) keep a
 ``.grad``. To see the gradient of every intermediate tensor too, call :func:`retain_grads` on
@@ -575,6 +577,8 @@ class _Drawing:
         for t in self.g.tensors:
             if self._is_leaf_with_grad(t) and not self._hidden(t):
                 self._tensor_node(t)
+        # Every gradient edge, grouped by the tensor it is the gradient of.
+        into: dict[int, list[tuple[str, str, str]]] = {}
         for node in self.g.ops:
             uid, names = self.unit[node], _argnames(node)
             for i, p in enumerate(node.parents):
@@ -589,7 +593,31 @@ class _Drawing:
                     if dst == uid:
                         continue
                 what = "" if uid in self.group_ops else f"dL/d{names[i]} "
-                self._edge(uid, dst, label=what + _shape(p), color=_GRAD_EDGE)
+                into.setdefault(id(p), []).append((uid, dst, what + _shape(p)))
+        tensors = {id(t): t for t in self.g.tensors}
+        for k, (tid, edges) in enumerate(into.items()):
+            if tensors[tid].grad_fn is None or len({src for src, _, _ in edges}) < 2:
+                for src, dst, label in edges:
+                    self._edge(src, dst, label=label, color=_GRAD_EDGE)
+                continue
+            # A computed tensor read by several ops (a skip connection): the gradients coming
+            # back along each path meet here and are summed before going on (gradient
+            # accumulation). A leaf's box already receives the sum in its .grad.
+            acc = f"acc{k}"
+            t = tensors[tid]
+            self._add(
+                self._place(t),
+                acc,
+                shape="circle",
+                label="+",
+                width="0.3",
+                fixedsize="true",
+                tooltip=f"the {len(edges)} gradients of this {_shape(t)} tensor are summed",
+                color=_GRAD_EDGE,
+            )
+            for src, _, label in edges:
+                self._edge(src, acc, label=label, color=_GRAD_EDGE)
+            self._edge(acc, edges[0][1], label="sum " + _shape(t), color=_GRAD_EDGE)
 
     def _is_leaf_with_grad(self, t: Tensor) -> bool:
         return t.grad_fn is None and t.requires_grad

@@ -39,6 +39,8 @@ def test_input_shape_override_infers_the_linear_size():
         ("seed_cnn.toml", (4, 1, 8, 8)),
         ("lenet5.toml", (4, 1, 28, 28)),
         ("mlp.toml", (4, 1, 8, 8)),
+        ("mnist_bn.toml", (4, 1, 28, 28)),
+        ("resnet_mini.toml", (4, 1, 8, 8)),
         ("small_cifar.toml", (4, 3, 32, 32)),
     ],
 )
@@ -64,6 +66,8 @@ def test_every_model_in_models_is_tested_above():
         "lenet5.toml",
         "mlp.toml",
         "small_cifar.toml",
+        "mnist_bn.toml",
+        "resnet_mini.toml",
     }
 
 
@@ -114,7 +118,7 @@ def with_layer(index, **entry):
 @pytest.mark.parametrize(
     "spec, message",
     [
-        (with_layer(1, type="Dropout"), r"layer 1 \(Dropout\): unknown layer type 'Dropout'"),
+        (with_layer(1, type="LSTM"), r"layer 1 \(LSTM\): unknown layer type 'LSTM'"),
         (with_layer(1, type="__import__('os').system('true')"), "unknown layer type"),
         (
             with_layer(0, type="Conv2d", kernel_size=3),
@@ -358,7 +362,7 @@ def test_a_safe_name_is_its_own_folder(name):
 
 sizes = st.integers(1, 12)
 pairs = st.integers(1, 4) | st.lists(st.integers(1, 4), min_size=2, max_size=2)
-windows = ("Conv2d", "MaxPool2d")
+windows = ("Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm2d")
 
 
 @st.composite
@@ -383,6 +387,21 @@ def layer_and_shape(draw):
         entry = {"start_axis": draw(st.integers(1, 4))}
     elif kind == "LogSoftmax":
         entry = {"axis": draw(st.integers(-3, 2))}
+    elif kind == "AvgPool2d":
+        kernel = draw(pairs)
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        entry = {
+            "kernel_size": kernel,
+            "padding": [draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))],
+        }
+        if draw(st.booleans()):
+            entry["stride"] = draw(pairs)
+    elif kind in ("BatchNorm1d", "BatchNorm2d"):
+        entry = {"affine": draw(st.booleans()), "track_running_stats": draw(st.booleans())}
+    elif kind == "Dropout":
+        entry = {"p": draw(st.floats(0, 1))}
+    elif kind == "LeakyReLU":
+        entry = {"negative_slope": draw(st.floats(-1, 1))}
     else:
         entry = {}
     rank = st.just(3) if kind in windows and draw(st.integers(0, 9)) else st.integers(1, 4)

@@ -23,9 +23,11 @@ def op_classes() -> list[type[Function]]:
     for module in (
         minigrad.ops.activation,
         minigrad.ops.conv,
+        minigrad.ops.dropout,
         minigrad.ops.elementwise,
         minigrad.ops.linalg,
         minigrad.ops.loss,
+        minigrad.ops.norm,
         minigrad.ops.reduce,
         minigrad.ops.shape,
     ):

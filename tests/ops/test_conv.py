@@ -97,3 +97,42 @@ def test_integer_stride_and_padding_mean_both_axes():
 def test_conv2d_errors(x_shape, w_shape, kwargs, message):
     with pytest.raises(minigrad.ShapeError, match=message):
         minigrad.conv2d(np.ones(x_shape), np.ones(w_shape), **kwargs)
+
+
+def avg_pool_loops(x, kernel, stride, padding):
+    """The definition with count_include_pad=True: zeros of the padding count in the mean."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    y = np.zeros((*x.shape[:2], ho, wo))
+    for p in range(ho):
+        for q in range(wo):
+            y[:, :, p, q] = xp[:, :, p * sh : p * sh + kh, q * sw : q * sw + kw].mean(axis=(2, 3))
+    return y
+
+
+@given(args=pool2d_args(), data=st.data())
+def test_avg_pool2d(args, data):
+    k, s = args["kernel_size"], args["stride"]
+    pad = (data.draw(st.integers(0, k[0] // 2)), data.draw(st.integers(0, k[1] // 2)))
+    x = data.draw(arrays(args["x_shape"]))
+    check_op(
+        lambda t: minigrad.avg_pool2d(t, k, s, pad),
+        lambda a: avg_pool_loops(a, k, s, pad),
+        x,
+    )
+
+
+def test_avg_pool2d_gradient_shares_each_output_among_its_window():
+    # 2x2 windows, stride 2: every pixel is in one window and receives dL/dy / 4
+    x = minigrad.Tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    upstream = np.array([[[[4.0, 8.0], [12.0, 16.0]]]])
+    minigrad.avg_pool2d(x, 2).backward(upstream)
+    np.testing.assert_array_equal(x.grad[0, 0], np.kron(upstream[0, 0] / 4, np.ones((2, 2))))
+
+
+def test_avg_pool2d_padding_is_at_most_half_the_kernel():
+    with pytest.raises(
+        minigrad.ArgumentRangeError, match="avg_pool2d: padding must be at most half"
+    ):
+        minigrad.avg_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2)

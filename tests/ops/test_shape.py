@@ -149,3 +149,37 @@ def test_bad_indices_are_clear_errors(index, error, message):
     with pytest.raises(error, match=message):
         minigrad.Tensor(np.ones((3, 2)))[index]
     assert issubclass(minigrad.IndexingError, IndexError)
+
+
+@given(data=st.data())
+def test_concat(data):
+    shape = data.draw(shapes(max_dims=3))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    xs = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        piece = list(shape)
+        piece[axis] = data.draw(st.integers(1, 3))
+        xs.append(data.draw(arrays(tuple(piece))))
+    check_op(
+        lambda *ts: minigrad.concat(ts, axis=axis),
+        lambda *a: np.concatenate(a, axis=axis),
+        *xs,
+    )
+
+
+def test_concat_cuts_the_gradient_back_into_pieces():
+    a = minigrad.Tensor(np.ones((1, 2)), requires_grad=True)
+    b = minigrad.Tensor(np.ones((1, 3)), requires_grad=True)
+    minigrad.concat([a, b], axis=1).backward(np.array([[1.0, 2.0, 3.0, 4.0, 5.0]]))
+    np.testing.assert_array_equal(a.grad, [[1.0, 2.0]])
+    np.testing.assert_array_equal(b.grad, [[3.0, 4.0, 5.0]])
+
+
+def test_concat_errors():
+    with pytest.raises(
+        minigrad.ShapeError,
+        match=r"concat: input 1 has shape \(2, 2\), but input 0 has shape \(1, 3\); they must agree on every axis but 1",
+    ):
+        minigrad.concat([np.ones((1, 3)), np.ones((2, 2))], axis=1)
+    with pytest.raises(minigrad.ArgumentError, match="concat: xs must be a non-empty list"):
+        minigrad.concat([])

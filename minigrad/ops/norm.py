@@ -1,0 +1,232 @@
+"""Normalisation: ``batch_norm`` over (N, C) and (N, C, H, W) inputs, as PyTorch's.
+
+Per channel ``c``, over the ``m`` values it has in a batch (``m = N`` for (N, C), ``N H W`` for
+(N, C, H, W)), with the batch mean ``mu`` and the biased batch variance ``sigma^2``::
+
+    xhat = (x - mu) / sqrt(sigma^2 + eps)
+    y    = gamma * xhat + beta
+
+In evaluation mode ``mu`` and ``sigma^2`` are the running estimates, constants. In training
+mode they are functions of ``x``, and the VJP, derived in one pass, is::
+
+    dxhat = dL/dy * gamma
+    dL/dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / sqrt(sigma^2 + eps)
+
+with the means over the channel's ``m`` values; ``dL/dgamma = sum dL/dy * xhat`` and
+``dL/dbeta = sum dL/dy``. The running estimates are updated in place, as PyTorch does, with
+the *unbiased* batch variance ``sigma^2 * m / (m - 1)``::
+
+    running_mean = (1 - momentum) * running_mean + momentum * mu
+    running_var  = (1 - momentum) * running_var  + momentum * sigma^2 * m / (m - 1)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad import engine
+from minigrad.arguments import boolean, fraction, positive_number
+from minigrad.engine import Function, Node
+from minigrad.errors import DTypeError, ShapeError
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+__all__ = ["batch_norm"]
+
+
+def _channel_axes(ndim: int) -> tuple[int, ...]:
+    """Every axis but the channels' (axis 1): the axes a channel's statistics run over."""
+    return (0, *range(2, ndim))
+
+
+def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) array shaped (1, C, 1, ...) to broadcast against an ``ndim``-D input."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+class BatchNorm(Function):
+    """``y = gamma * (x - mu) / sqrt(var + eps) + beta``, per channel (axis 1).
+
+    Inputs: ``x`` (N, C, ...), the statistics ``mu`` and ``var`` (C,), then ``gamma`` and
+    ``beta`` (C,) when affine. With ``batch_stats=True`` the statistics are ``x``'s own batch
+    mean and biased variance, so they depend on ``x``, and the VJP is the closed form:
+    ``dL/dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(var + eps)``,
+    ``dxhat = gamma dL/dy``. Otherwise they are constants: ``dL/dx = dxhat / sqrt(var + eps)``.
+    In both, ``dL/dgamma = sum dL/dy xhat`` and ``dL/dbeta = sum dL/dy`` (over all axes but 1).
+
+    Derivation: ``docs/derivations/norm.md#batch_norm``
+    """
+
+    name = "batch_norm"
+    same_dtype = True
+
+    @staticmethod
+    def check(
+        x: np.ndarray,
+        mu: np.ndarray,
+        var: np.ndarray,
+        gamma: np.ndarray | None = None,
+        beta: np.ndarray | None = None,
+        *,
+        batch_stats: bool,
+        eps: float,
+    ) -> None:
+        if x.ndim < 2:
+            raise ShapeError(
+                f"batch_norm: expected an input of shape (N, C) or (N, C, H, W), got shape "
+                f"{x.shape}"
+            )
+        c = x.shape[1]
+        for what, v in (("mean", mu), ("variance", var), ("weight", gamma), ("bias", beta)):
+            if v is not None and v.shape != (c,):
+                raise ShapeError(
+                    f"batch_norm: the {what} must have shape ({c},), one value per channel of "
+                    f"the input of shape {x.shape}, got {v.shape}"
+                )
+        if batch_stats and x.size // max(c, 1) < 2:
+            raise ShapeError(
+                f"batch_norm: training needs more than one value per channel to compute "
+                f"batch statistics, got input shape {x.shape}"
+            )
+
+    @staticmethod
+    def forward(
+        ctx: Node,
+        x: np.ndarray,
+        mu: np.ndarray,
+        var: np.ndarray,
+        gamma: np.ndarray | None = None,
+        beta: np.ndarray | None = None,
+        *,
+        batch_stats: bool,
+        eps: float,
+    ) -> np.ndarray:
+        inv_std = 1 / np.sqrt(var + eps)
+        xhat = (x - _per_channel(mu, x.ndim)) * _per_channel(inv_std, x.ndim)
+        ctx.save_for_backward(xhat, inv_std, gamma, batch_stats)
+        if gamma is None:
+            return xhat
+        return xhat * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)
+
+    @staticmethod
+    def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        xhat, inv_std, gamma, batch_stats = ctx.saved_tensors
+        axes, ndim = _channel_axes(grad.ndim), grad.ndim
+        dxhat = grad if gamma is None else grad * _per_channel(gamma, ndim)
+        if batch_stats:
+            dxhat = (
+                dxhat
+                - dxhat.mean(axis=axes, keepdims=True)
+                - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)
+            )
+        dx = dxhat * _per_channel(inv_std, ndim)
+        if gamma is None:
+            return dx, None, None
+        need = ctx.needs_input_grad
+        dgamma = (grad * xhat).sum(axis=axes) if need[3] else None
+        dbeta = grad.sum(axis=axes) if need[4] else None
+        return dx, None, None, dgamma, dbeta
+
+
+def _array(op: str, what: str, value: Any) -> np.ndarray:
+    """The array behind a tensor or an array; running statistics must be float arrays."""
+    data = value.data if isinstance(value, engine.Tensor) else value
+    if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+        raise DTypeError(
+            f"{op}: {what} must be a float array or tensor, got {type(value).__name__}"
+            + (f" of dtype {data.dtype}" if isinstance(data, np.ndarray) else "")
+        )
+    return data
+
+
+def batch_norm(
+    x: Tensor | Any,
+    running_mean: Tensor | np.ndarray | None,
+    running_var: Tensor | np.ndarray | None,
+    weight: Tensor | Any | None = None,
+    bias: Tensor | Any | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over the channels (axis 1) of ``x`` (N, C) or (N, C, H, W).
+
+    As ``torch.nn.functional.batch_norm``: with ``training=True`` the batch's own mean and
+    biased variance normalise ``x``, and ``running_mean``/``running_var`` (when given) are
+    updated in place with ``momentum`` and the unbiased variance; with ``training=False`` the
+    running estimates normalise ``x``. ``weight`` (gamma) and ``bias`` (beta) scale and shift
+    each channel; ``None`` means 1 and 0 (either may be given without the other).
+
+    >>> import minigrad, numpy as np
+    >>> x = np.array([[1.0, 10.0], [3.0, 30.0]])
+    >>> rm, rv = np.zeros(2), np.ones(2)
+    >>> minigrad.batch_norm(x, rm, rv, training=True).data.round(4)
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    >>> rm, rv                      # momentum 0.1 towards the batch's mean and unbiased variance
+    (array([0.2, 2. ]), array([ 1.1, 20.9]))
+    """
+    training = boolean("batch_norm", "training", training)
+    momentum = fraction("batch_norm", "momentum", momentum, closed="both")
+    eps = positive_number("batch_norm", "eps", eps)
+    data = x.data if isinstance(x, engine.Tensor) else np.asarray(x)
+    if data.dtype.kind != "f":
+        raise DTypeError(f"batch_norm: expected a float input, got dtype {data.dtype}")
+    stats = [
+        None if v is None else _array("batch_norm", what, v)
+        for what, v in (("running_mean", running_mean), ("running_var", running_var))
+    ]
+    affine: tuple[Any, ...] = ()
+    if weight is not None or bias is not None:  # a missing one is 1 (gamma) or 0 (beta)
+        c = data.shape[1] if data.ndim > 1 else 0
+        affine = (
+            np.ones(c, data.dtype) if weight is None else weight,
+            np.zeros(c, data.dtype) if bias is None else bias,
+        )
+    if not training:
+        if stats[0] is None or stats[1] is None:
+            raise ShapeError(
+                "batch_norm: evaluation (training=False) needs running_mean and running_var"
+            )
+        mu, var = (
+            _named(running, s.astype(data.dtype, copy=False), what)
+            for running, s, what in zip(
+                (running_mean, running_var), stats, ("running_mean", "running_var"), strict=True
+            )
+        )
+        return BatchNorm.apply(x, mu, var, *affine, batch_stats=False, eps=eps)
+    mu, var = _batch_stats(data)
+    # The op first: it checks the shapes before the running statistics change.
+    out = BatchNorm.apply(
+        x,
+        engine.Tensor(mu, name="batch mean"),
+        engine.Tensor(var, name="batch variance"),
+        *affine,
+        batch_stats=True,
+        eps=eps,
+    )
+    m = data.size // data.shape[1]
+    for running, batch in ((stats[0], mu), (stats[1], var * (m / (m - 1)))):
+        if running is not None:
+            running *= 1 - momentum
+            running += momentum * batch
+    return out
+
+
+def _named(given: Any, array: np.ndarray, what: str) -> Tensor:
+    """The running statistic as the graph shows it: the buffer itself when it already is a
+    tensor of the input's dtype (named by its module path), else a tensor named ``what``."""
+    if isinstance(given, engine.Tensor) and given.data is array:
+        return given
+    return engine.Tensor(array, name=what)
+
+
+def _batch_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's mean and biased variance over every axis but 1."""
+    axes = _channel_axes(x.ndim)
+    if x.ndim < 2 or x.size == 0:
+        return np.zeros(x.shape[1:2], x.dtype), np.ones(x.shape[1:2], x.dtype)
+    return x.mean(axis=axes), x.var(axis=axes)
