@@ -196,43 +196,16 @@ class TorchCNN:
         return loss.item(), [p.grad.numpy() for p in self.model.parameters()]
 
 
-def torch_model(model: nn.Sequential) -> Any:
-    """The PyTorch ``Sequential`` with the same layers as ``model`` and a copy of its weights."""
+def torch_model(model: nn.Module) -> Any:
+    """The PyTorch twin of ``model`` (:mod:`bench.twins`) with a copy of its weights and buffers."""
     torch = torch_or_none()
     assert torch is not None
-    layers = []
-    for layer in model:
-        kind = type(layer).__name__
-        if kind == "Conv2d":
-            c = layer
-            layers.append(
-                torch.nn.Conv2d(
-                    c.in_channels,
-                    c.out_channels,
-                    c.kernel_size,
-                    c.stride,
-                    c.padding,
-                    bias=c.bias is not None,
-                )
-            )
-        elif kind == "Linear":
-            layers.append(
-                torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
-            )
-        elif kind == "MaxPool2d":
-            layers.append(torch.nn.MaxPool2d(layer.kernel_size, layer.stride))
-        elif kind == "ReLU":
-            layers.append(torch.nn.ReLU())
-        elif kind == "Flatten":
-            layers.append(torch.nn.Flatten(layer.start_axis))
-        else:
-            raise ValueError(f"no PyTorch counterpart for {kind}")
-    dtype = getattr(torch, model.parameters()[0].data.dtype.name)
-    out = torch.nn.Sequential(*layers).to(dtype)
-    with torch.no_grad():
-        for p, q in zip(out.parameters(), model.parameters(), strict=True):
-            p.copy_(torch.from_numpy(q.data))
-    return out
+    from bench.twins import twin_of_model  # imports torch
+
+    twin = twin_of_model(model)
+    state = {k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()}
+    twin.load_state_dict(state)  # strict: PyTorch's names and shapes, as minigrad's
+    return twin
 
 
 class TorchModel:

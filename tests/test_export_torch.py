@@ -25,6 +25,8 @@ from .test_export import specs
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
+from bench.twins import twin_of_model  # noqa: E402 - it imports torch
+
 pytestmark = pytest.mark.torch
 
 
@@ -75,89 +77,10 @@ def torch_twin(spec: dict[str, Any]) -> Any:
         return tnn.ReLU()
 
     if "blocks" in spec or any("inputs" in e for e in spec["layers"]):
-        twin = graph_twin(spec)
+        twin = twin_of_model(nn.from_spec(spec))  # each repeat with the sizes minigrad inferred
     else:
         twin = tnn.Sequential(*map(layer, spec["layers"]))
     return twin.double() if spec["dtype"] == "float64" else twin
-
-
-class TorchGraph(torch.nn.Module):
-    """Modules run by name, each reading the outputs it names (``"input"``: the input)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.wiring: list[tuple[str, list[str]]] = []
-
-    def forward(self, x: Any) -> Any:
-        values = {"input": x}
-        for name, inputs in self.wiring:
-            values[name] = getattr(self, name)(*[values[i] for i in inputs])
-        return values[self.wiring[-1][0]]
-
-
-class TorchMerge(torch.nn.Module):
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-
-    def forward(self, *xs: Any) -> Any:
-        return sum(xs[1:], xs[0]) if self.kind == "Add" else torch.cat(xs, dim=1)
-
-
-def graph_twin(spec: dict[str, Any]) -> Any:
-    """The twin of a graph spec, from the minigrad model it describes: each repeat of a block
-    has the sizes minigrad inferred for it."""
-
-    def build(g: nn.Graph) -> Any:
-        twin = TorchGraph()
-        for name, inputs in g.inputs.items():
-            module = getattr(g, name)
-            if isinstance(module, nn.Sequential):  # a repeated block
-                twin.add_module(name, torch.nn.Sequential(*[build(rep) for rep in module]))
-            else:
-                twin.add_module(name, twin_of(module))
-            twin.wiring.append((name, list(inputs)))
-        return twin
-
-    return build(nn.from_spec(spec))
-
-
-def twin_of(module: nn.Module) -> Any:
-    """The PyTorch layer of one minigrad layer, with the same arguments."""
-    tnn = torch.nn
-    kind = type(module).__name__
-    if kind == "Conv2d":
-        return tnn.Conv2d(
-            module.in_channels,
-            module.out_channels,
-            module.kernel_size,
-            stride=module.stride,
-            padding=module.padding,
-            bias=module.bias is not None,
-        )
-    if kind == "Linear":
-        return tnn.Linear(module.in_features, module.out_features, module.bias is not None)
-    if kind in ("BatchNorm1d", "BatchNorm2d"):
-        return getattr(tnn, kind)(
-            module.num_features,
-            eps=module.eps,
-            momentum=module.momentum,
-            affine=module.affine,
-            track_running_stats=module.track_running_stats,
-        )
-    if kind == "MaxPool2d":
-        return tnn.MaxPool2d(module.kernel_size, module.stride)
-    if kind == "AvgPool2d":
-        return tnn.AvgPool2d(module.kernel_size, module.stride, module.padding)
-    if kind == "Flatten":
-        return tnn.Flatten(module.start_axis)
-    if kind == "Dropout":
-        return tnn.Dropout(module.p)
-    if kind == "LeakyReLU":
-        return tnn.LeakyReLU(module.negative_slope)
-    if kind in ("Add", "Concat"):
-        return TorchMerge(kind)
-    return getattr(tnn, kind)()  # ReLU, Tanh, Sigmoid, LogSoftmax(-1), Softmax
 
 
 def outputs(model: nn.Module, twin: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
