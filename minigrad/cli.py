@@ -24,6 +24,7 @@ from typing import Any
 
 from minigrad.arguments import fraction, integer, positive_int
 from minigrad.errors import ArgumentError
+from minigrad.nn import bundled_specs
 from minigrad.train import DATASETS, MNIST_ENV
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -94,7 +95,7 @@ def _add_train(sub: Any) -> None:
         "--model",
         required=True,
         metavar="SPEC",
-        help="a bundled spec's name (seed_cnn, lenet5, mlp) or a TOML file",
+        help=f"a bundled spec's name ({', '.join(bundled_specs())}) or a TOML file",
     )
     p.add_argument(
         "--dataset",
