@@ -410,4 +410,4 @@ def test_a_graph_model_trains_resumes_and_draws_from_the_command_line(tmp_path):
 def test_mnist_bn_spec_builds_and_summarises():
     result = minigrad("summary", ROOT / "models" / "mnist_bn.toml")
     assert result.returncode == 0, result.stderr
-    assert "total params: 50,282" in result.stdout and "buffers: 194" in result.stdout
+    assert "total params: 421,994" in result.stdout and "buffers: 451" in result.stdout
