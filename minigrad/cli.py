@@ -309,9 +309,9 @@ def _add_sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-size",
         type=_positive_int,
-        default=1,
+        default=None,
         metavar="N",
-        help="samples in the input (default: 1)",
+        help="samples in the input (default: 1, or 2 for a model with BatchNorm1d)",
     )
     p.add_argument(
         "--seed",
@@ -370,7 +370,7 @@ def _add_graph(sub: Any) -> None:
 
 
 def _run_graph(args: argparse.Namespace) -> int:
-    from minigrad.plots import plot_graph
+    from minigrad.plots import plot_graph, sample_batch_size
     from minigrad.train import load_model
 
     model = load_model(args.model, input_shape=args.input_shape, seed=args.seed)
@@ -385,7 +385,8 @@ def _run_graph(args: argparse.Namespace) -> int:
         values=args.values,
         rankdir=args.rankdir,
     )
-    shape = (args.batch_size, *model.spec["input_shape"])
+    batch = args.batch_size or sample_batch_size(model)
+    shape = (batch, *model.spec["input_shape"])
     print(f"wrote the {args.view} graph of {model.spec['name']} (input {shape}) to {out}")
     return 0
 

@@ -166,11 +166,22 @@ def plot_confusion_matrix(
     return _save(fig, path)
 
 
-def sample_loss(model: Any, batch_size: int = 1, seed: int = 0) -> Any:
+def sample_batch_size(model: Any) -> int:
+    """1, or 2 for a model with ``BatchNorm1d``: its batch statistics over (N, C) need two
+    samples in training mode."""
+    from minigrad.nn import BatchNorm1d
+
+    return 2 if any(isinstance(m, BatchNorm1d) for m in model.modules()) else 1
+
+
+def sample_loss(model: Any, batch_size: int | None = None, seed: int = 0) -> Any:
     """The cross-entropy of a spec-built model on ``batch_size`` random inputs of the spec's
-    shape against random classes (both from ``seed``): a loss to draw and explore."""
+    shape (default: :func:`sample_batch_size`) against random classes (both from ``seed``): a
+    loss to draw and explore."""
     import minigrad
 
+    if batch_size is None:
+        batch_size = sample_batch_size(model)
     rng = np.random.default_rng(seed)
     shape = (batch_size, *model.spec["input_shape"])
     x = minigrad.Tensor(rng.standard_normal(shape), dtype=model.spec["dtype"], name="input")
@@ -185,7 +196,7 @@ def plot_graph(
     model: Any,
     path: str | Path,
     *,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     seed: int = 0,
     view: str = "forward",
     depth: int | None = None,
@@ -226,7 +237,7 @@ def explore_model(
     path: str | Path,
     *,
     input_shape: Any = None,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     seed: int = 0,
 ) -> Path:
     """The explorable page of one backward pass of a model (``minigrad explore``).

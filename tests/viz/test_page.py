@@ -251,7 +251,8 @@ def test_minigrad_explore_writes_a_small_page_for_every_model(spec, tmp_path, ca
     out = tmp_path / f"{spec.stem}.html"
     assert cli.main(["explore", str(spec), "-o", str(out)]) == 0
     assert f"to {out}" in capsys.readouterr().out
-    assert out.stat().st_size < 600_000
+    # mnist_bn, the largest bundled model (421,994 weights), makes a page of 0.7 MB
+    assert out.stat().st_size < 1_000_000
     data = page_data(out)
     assert data["history"] is None
     names = {t["name"] for t in data["tensors"].values()}
