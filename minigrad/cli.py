@@ -374,10 +374,11 @@ def _run_graph(args: argparse.Namespace) -> int:
     from minigrad.train import load_model
 
     model = load_model(args.model, input_shape=args.input_shape, seed=args.seed)
+    batch = args.batch_size or sample_batch_size(model)
     out = plot_graph(
         model,
         args.output,
-        batch_size=args.batch_size,
+        batch_size=batch,
         seed=args.seed,
         view=args.view,
         depth=args.depth,
@@ -385,7 +386,6 @@ def _run_graph(args: argparse.Namespace) -> int:
         values=args.values,
         rankdir=args.rankdir,
     )
-    batch = args.batch_size or sample_batch_size(model)
     shape = (batch, *model.spec["input_shape"])
     print(f"wrote the {args.view} graph of {model.spec['name']} (input {shape}) to {out}")
     return 0
