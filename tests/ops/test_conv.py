@@ -1,11 +1,14 @@
 """conv2d and max_pool2d against direct loop implementations, and their VJPs."""
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad
+from minigrad.ops import conv
 from minigrad.testing import arrays, check_op, conv2d_args, distinct_arrays, pool2d_args
 
 
@@ -65,6 +68,17 @@ def test_max_pool2d(args, data):
     x = data.draw(distinct_arrays(args["x_shape"]))
     k, s = args["kernel_size"], args["stride"]
     check_op(lambda t: minigrad.max_pool2d(t, k, s), lambda a: max_pool_loops(a, k, s), x)
+
+
+@pytest.mark.parametrize("min_width", [1, 10**9], ids=["nchw", "pixels-last"])
+@given(args=pool2d_args(), data=st.data())
+def test_max_pool2d_in_both_layouts(min_width, args, data):
+    """Both kernels of max_pool2d, whichever the sizes would pick: NCHW for disjoint windows
+    (at every width), pixels-last for all."""
+    x = data.draw(distinct_arrays(args["x_shape"]))
+    k, s = args["kernel_size"], args["stride"]
+    with patch.object(conv, "_NCHW_POOL_MIN_WIDTH", min_width):
+        check_op(lambda t: minigrad.max_pool2d(t, k, s), lambda a: max_pool_loops(a, k, s), x)
 
 
 def test_max_pool_gradient_goes_to_the_maximum_only():
