@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from minigrad.arguments import int_or_pair
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentRangeError, ShapeError
+from minigrad.ops._axes import channel_sum
 from minigrad.ops.linalg import check_same_dtype
 
 if TYPE_CHECKING:
@@ -355,7 +356,7 @@ class Conv2d(Function):
         if need[1]:
             gw = weight_grad(cols, g).reshape(w_shape)
         if len(need) == 3 and need[2]:
-            gb = g.sum(axis=(0, 2))
+            gb = channel_sum(g)  # sum_{n,p,q} dL/dy[n, f, p, q]
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
 
