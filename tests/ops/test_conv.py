@@ -63,6 +63,23 @@ def test_conv2d(args, bias, data):
         )
 
 
+@pytest.mark.parametrize("take_limit", [0, 10**9], ids=["strided-copy", "take"])
+@given(args=conv2d_args(), data=st.data())
+def test_conv2d_with_either_im2col(take_limit, args, data):
+    """Both ways im2col gathers the windows, whichever the sizes would pick: the copy of a
+    strided view (large inputs) and ``np.take`` with an index table (small ones)."""
+    x = data.draw(arrays(args["x_shape"]))
+    w = data.draw(arrays(args["w_shape"]))
+    s, p = args["stride"], args["padding"]
+    with patch.object(conv, "_TAKE_LIMIT", take_limit):
+        check_op(
+            lambda x, w: minigrad.conv2d(x, w, stride=s, padding=p),
+            lambda x, w: conv2d_loops(x, w, None, s, p),
+            x,
+            w,
+        )
+
+
 @given(args=pool2d_args(), data=st.data())
 def test_max_pool2d(args, data):
     x = data.draw(distinct_arrays(args["x_shape"]))
