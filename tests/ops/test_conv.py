@@ -67,17 +67,42 @@ def test_conv2d(args, bias, data):
 @given(args=conv2d_args(), data=st.data())
 def test_conv2d_with_either_im2col(take_limit, args, data):
     """Both ways im2col gathers the windows, whichever the sizes would pick: the copy of a
-    strided view (large inputs) and ``np.take`` with an index table (small ones)."""
+    strided view (large inputs) and ``np.take`` with an index table (small ones), each with
+    the row of ones that carries the bias."""
     x = data.draw(arrays(args["x_shape"]))
     w = data.draw(arrays(args["w_shape"]))
+    b = data.draw(arrays(args["w_shape"][:1]))
     s, p = args["stride"], args["padding"]
     with patch.object(conv, "_TAKE_LIMIT", take_limit):
         check_op(
-            lambda x, w: minigrad.conv2d(x, w, stride=s, padding=p),
-            lambda x, w: conv2d_loops(x, w, None, s, p),
+            lambda x, w, b: minigrad.conv2d(x, w, b, stride=s, padding=p),
+            lambda x, w, b: conv2d_loops(x, w, b, s, p),
             x,
             w,
+            b,
         )
+
+
+@pytest.mark.parametrize("needs", ["x", "w", "b", "xb", "wb"])
+def test_conv2d_gradients_of_any_subset_of_its_inputs(needs):
+    """Each gradient is the same whichever others are asked for (the bias's gradient comes
+    from the weight's product when the weight needs one, from a sum of dL/dy otherwise)."""
+    rng = np.random.default_rng(0)
+    arrays_ = {
+        "x": rng.standard_normal((2, 3, 6, 5)),
+        "w": rng.standard_normal((4, 3, 3, 2)),
+        "b": rng.standard_normal(4),
+    }
+    upstream = rng.standard_normal((2, 4, 2, 6))
+
+    def grads(which):
+        ts = {k: minigrad.Tensor(a, requires_grad=k in which) for k, a in arrays_.items()}
+        minigrad.conv2d(ts["x"], ts["w"], ts["b"], stride=(2, 1), padding=(0, 1)).backward(upstream)
+        return {k: t.grad for k, t in ts.items() if k in which}
+
+    every = grads("xwb")
+    for k, got in grads(needs).items():
+        np.testing.assert_allclose(got, every[k], rtol=1e-12, atol=1e-12)
 
 
 @given(args=pool2d_args(), data=st.data())
