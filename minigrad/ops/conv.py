@@ -180,8 +180,8 @@ def col2im_of_product(
 
 
 def weight_grad(cols: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """conv2d's ``dL/dW2 = sum_n dL/dy[n] cols[n]^T`` (F, C*kh*kw), computed transposed as
-    ``sum_n cols[n] dL/dy[n]^T``.
+    """conv2d's ``dL/dW2 = sum_n dL/dy[n] cols[n]^T`` (F, C*kh*kw), or ``dL/d[W2 | b]`` when
+    ``cols`` ends with the row of ones, computed transposed as ``sum_n cols[n] dL/dy[n]^T``.
 
     Speed case: the same products with the operands swapped let BLAS read ``cols[n]`` as it is
     stored; at batch 64, LeNet-5's second convolution's ``dL/dW`` takes 0.42 ms instead of
