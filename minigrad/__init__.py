@@ -32,46 +32,20 @@ from minigrad.errors import (
 from minigrad.gradcheck import gradcheck
 from minigrad.hooks import BackwardStep, record_backward
 from minigrad.modes import name_scope
-from minigrad.ops import (
-    abs,
-    add,
-    avg_pool2d,
-    batch_norm,
-    concat,
-    conv2d,
-    cross_entropy,
-    div,
-    dropout,
-    exp,
-    flatten,
-    getitem,
-    leaky_relu,
-    linear,
-    log,
-    log_softmax,
-    matmul,
-    max,
-    max_pool2d,
-    mean,
-    min,
-    mul,
-    neg,
-    nll_loss,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    sub,
-    sum,
-    tanh,
-    transpose,
-)
+from minigrad.ops.activation import *  # noqa: F403
+from minigrad.ops.conv import *  # noqa: F403
+from minigrad.ops.dropout import *  # noqa: F403
+from minigrad.ops.elementwise import *  # noqa: F403
+from minigrad.ops.linalg import *  # noqa: F403
+from minigrad.ops.loss import *  # noqa: F403
+from minigrad.ops.norm import *  # noqa: F403
+from minigrad.ops.reduce import *  # noqa: F403
+from minigrad.ops.shape import *  # noqa: F403
 from minigrad.tensor import Tensor
 
 # Sub-packages that stand on the core, reachable as minigrad.nn, minigrad.optim, minigrad.viz
 # (as torch.nn and torch.optim are).
-from minigrad import nn, optim, viz  # isort: skip
+from minigrad import nn, ops, optim, viz  # isort: skip
 
 __version__ = "0.1.0"
 
@@ -90,48 +64,18 @@ __all__ = [
     "ShapeError",
     "Tensor",
     "__version__",
-    "abs",
-    "add",
-    "avg_pool2d",
-    "batch_norm",
-    "concat",
-    "conv2d",
-    "cross_entropy",
     "detect_anomaly",
-    "div",
-    "dropout",
     "enable_grad",
-    "exp",
-    "flatten",
-    "getitem",
     "gradcheck",
     "is_anomaly_enabled",
     "is_grad_enabled",
-    "leaky_relu",
-    "linear",
-    "log",
-    "log_softmax",
-    "matmul",
-    "max",
-    "max_pool2d",
-    "mean",
-    "min",
-    "mul",
     "name_scope",
-    "neg",
-    "nll_loss",
     "nn",
     "no_grad",
     "optim",
-    "pow",
     "record_backward",
-    "relu",
-    "reshape",
-    "sigmoid",
-    "softmax",
-    "sub",
-    "sum",
-    "tanh",
-    "transpose",
     "viz",
 ]
+# The ops: each is named once, in its family's ``__all__`` (the star imports above read them
+# from there, as type checkers do, and minigrad.ops.__all__ gathers the same names).
+__all__ += ops.__all__

@@ -3,9 +3,13 @@ above ``forward``, and its ``backward`` reads only what ``forward`` saved."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
+import pkgutil
 import re
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -18,19 +22,15 @@ from minigrad.ops.elementwise import Cast
 ROOT = Path(__file__).parent.parent.parent
 
 
+def op_families() -> list[ModuleType]:
+    """Every module of ``minigrad/ops/`` (``minigrad.ops.dropout`` is the op, not its module)."""
+    names = [m.name for m in pkgutil.iter_modules(minigrad.ops.__path__)]
+    return [importlib.import_module(f"minigrad.ops.{name}") for name in sorted(names)]
+
+
 def op_classes() -> list[type[Function]]:
     found = {Cast}
-    for module in (
-        minigrad.ops.activation,
-        minigrad.ops.conv,
-        minigrad.ops.dropout,
-        minigrad.ops.elementwise,
-        minigrad.ops.linalg,
-        minigrad.ops.loss,
-        minigrad.ops.norm,
-        minigrad.ops.reduce,
-        minigrad.ops.shape,
-    ):
+    for module in op_families():
         found |= {
             c
             for c in vars(module).values()
@@ -138,3 +138,21 @@ def test_one_log_softmax_serves_all_three() -> None:
     expected = -logp[np.arange(4), t].mean()
     assert minigrad.cross_entropy(z, t).item() == expected
     assert minigrad.nll_loss(minigrad.log_softmax(z), t).item() == expected
+
+
+def test_op_names_are_listed_once() -> None:
+    """An op is named in its family's ``__all__`` only; ``minigrad.ops`` and ``minigrad`` export
+    exactly those names, gathered from there."""
+    families = [m for m in op_families() if not m.__name__.split(".")[-1].startswith("_")]
+    listed = [name for module in families for name in module.__all__]
+    assert len(listed) == len(set(listed))
+    assert minigrad.ops.__all__ == listed
+    assert set(listed) <= set(minigrad.__all__)
+    for name in listed:
+        assert getattr(minigrad, name) is getattr(minigrad.ops, name)
+    for init in ("minigrad/__init__.py", "minigrad/ops/__init__.py"):
+        tree = ast.parse((ROOT / init).read_text())
+        imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported = {a.asname or a.name for n in imports for a in n.names}
+        strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+        assert not (imported | strings) & set(listed), init
