@@ -22,6 +22,7 @@ the *unbiased* batch variance ``sigma^2 * m / (m - 1)``::
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +41,7 @@ __all__ = ["batch_norm"]
 
 def _rows(x: np.ndarray) -> np.ndarray:
     """``x`` (N, C, ...) as a view (N, C, L): each channel's values of one sample in one row."""
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))  # not -1: N may be 0
 
 
 class BatchNorm(Function):
@@ -116,22 +117,23 @@ class BatchNorm(Function):
         g = grad.reshape(xhat.shape)
         scale = inv_std if gamma is None else gamma * inv_std  # gamma / sqrt(var + eps)
         need = ctx.needs_input_grad
-        dbeta = channel_sum(g) if batch_stats or (gamma is not None and need[4]) else None
-        dgamma = channel_sum(g, xhat) if batch_stats or (gamma is not None and need[3]) else None
+        affine = gamma is not None
+        sum_g = channel_sum(g) if batch_stats or (affine and need[4]) else None  # dL/dbeta
+        sum_gx = channel_sum(g, xhat) if batch_stats or (affine and need[3]) else None  # dL/dgamma
         if batch_stats:
             # gamma / sqrt(var + eps) * (g - mean(g) - xhat mean(g xhat)), the means over the
             # channel's m values: the closed form above with dxhat = gamma g.
             m = g.shape[0] * g.shape[2]
-            dx = xhat * (-dgamma / m)[:, None]
+            dx = xhat * (-sum_gx / m)[:, None]
             dx += g
-            dx -= (dbeta / m)[:, None]
+            dx -= (sum_g / m)[:, None]
             dx *= scale[:, None]
         else:
             dx = g * scale[:, None]
         dx = dx.reshape(grad.shape)
-        if gamma is None:
+        if not affine:
             return dx, None, None
-        return dx, None, None, dgamma if need[3] else None, dbeta if need[4] else None
+        return dx, None, None, sum_gx if need[3] else None, sum_g if need[4] else None
 
 
 def _array(op: str, what: str, value: Any) -> np.ndarray:
