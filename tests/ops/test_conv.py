@@ -192,3 +192,20 @@ def test_avg_pool2d_padding_is_at_most_half_the_kernel():
         minigrad.ArgumentRangeError, match="avg_pool2d: padding must be at most half"
     ):
         minigrad.avg_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2)
+
+
+@pytest.mark.parametrize("take_limit", [0, 10**9], ids=["strided-copy", "take"])
+def test_conv2d_and_max_pool2d_of_an_empty_batch(take_limit):
+    """No images: empty outputs, zero weight and bias gradients, in every kernel."""
+    w = minigrad.Tensor(np.ones((2, 3, 3, 3)), requires_grad=True)
+    b = minigrad.Tensor(np.ones(2), requires_grad=True)
+    with patch.object(conv, "_TAKE_LIMIT", take_limit):
+        y = minigrad.conv2d(np.zeros((0, 3, 16, 16)), w, b, padding=1)
+    y.backward(np.zeros(y.shape))
+    assert y.shape == (0, 2, 16, 16)
+    np.testing.assert_array_equal(w.grad, np.zeros(w.shape))
+    np.testing.assert_array_equal(b.grad, np.zeros(2))
+    for kernel, out in ((2, 8), (3, 7)):  # disjoint windows in NCHW, overlapping pixels-last
+        x = minigrad.Tensor(np.zeros((0, 3, 16, 16)), requires_grad=True)
+        minigrad.max_pool2d(x, kernel, 2).backward(np.zeros((0, 3, out, out)))
+        assert x.grad.shape == (0, 3, 16, 16)
