@@ -1,5 +1,4 @@
-"""Axis arguments, checked once for every op that takes one, and the shapes they index; the
-per-channel sums over every axis but 1 of batch norm and convolution."""
+"""Axis arguments, checked once for every op that takes one, and the shapes they index."""
 
 from __future__ import annotations
 
@@ -51,20 +50,3 @@ def normalize_axes(op: str, axis: int | Sequence[int] | None, ndim: int) -> tupl
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: repeated axis in {axis}")
     return out
-
-
-def channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """``sum_{n,l} a[n, c, l]``, or ``sum_{n,l} a[n, c, l] b[n, c, l]``, for each channel ``c``
-    of (N, C, L) arrays.
-
-    Speed case: one pass without a temporary, each row summed along its contiguous L values
-    and then the N row sums added. A (64, 32, 784) float32 input: 0.24 ms for the sum of
-    products against 0.89 ms for ``(a * b).sum`` and 1.7 ms for ``x.var`` over axes (0, 2, 3)
-    (timeit, NumPy 2.4, one thread); with the per-channel products over rows of L values
-    instead of four-dimensional broadcasts, ``mnist_bn``'s first batch norm, forward and
-    backward at batch 64, takes 9.1 ms instead of 15.7 ms. conv2d's ``dL/db`` of a
-    (64, 8, 676) gradient (the design document's CNN): 22 us against 69 us for
-    ``g.sum(axis=(0, 2))``.
-    """
-    rows = np.einsum("ncl->nc", a) if b is None else np.einsum("ncl,ncl->nc", a, b)
-    return rows.sum(axis=0)

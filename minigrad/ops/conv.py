@@ -27,6 +27,7 @@ With a bias the columns end with a row of ones and ``W2`` with the column ``b``:
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,6 @@ from numpy.lib.stride_tricks import as_strided
 from minigrad.arguments import int_or_pair
 from minigrad.engine import Function, Node
 from minigrad.errors import ArgumentRangeError, ShapeError
-from minigrad.ops._axes import channel_sum
 from minigrad.ops.linalg import check_same_dtype
 
 if TYPE_CHECKING:
@@ -122,15 +122,31 @@ def im2col(x_pad: np.ndarray, kernel: Pair, stride: Pair, ones: bool = False) ->
     return cols
 
 
+_BIAS_ROW_MIN = 32768  # column entries; see bias_in_product
+
+
+def bias_in_product(b: np.ndarray | None, entries: int) -> bool:
+    """Whether conv2d's bias rides in the matrix products (:func:`with_bias`) for columns of
+    ``entries`` values, rather than being added to ``y`` and summed from ``dL/dy``.
+
+    Speed case: the bias rides along from ``_BIAS_ROW_MIN`` column entries up (a batch of
+    images). Below it the two concatenations cost more than the passes they save: 34.6 us
+    against 32.3 us for conv2d's forward and backward of one 1x28x28 image with 8 filters
+    (thread CPU time, NumPy 2.4, one thread).
+    """
+    return b is not None and entries >= _BIAS_ROW_MIN
+
+
 def with_bias(w2: np.ndarray, b: np.ndarray | None) -> np.ndarray:
     """``[W2 | b]``: the filters (F, C*kh*kw) with the bias as one more column, so that
     ``[W2 | b] @ [cols; 1] = W2 @ cols + b`` and ``dL/d[W2 | b] = sum_n dL/dy[n] [cols[n]; 1]^T``
     holds ``dL/db = sum_{p,q} dL/dy`` in its last column.
 
-    Speed case: the bias rides in the matrix products instead of a pass over the output and
-    one over its gradient. The design document's CNN at batch 64 (8 filters 3x3 on 28x28),
-    forward and both weight gradients: 0.39 ms against 0.50 ms; ``small_cifar``'s first
-    convolution 2.4 ms against 2.9 ms (thread CPU time, NumPy 2.4, one thread).
+    Speed case (see :func:`bias_in_product` for when): the bias rides in the matrix products
+    instead of a pass over the output and one over its gradient. The design document's CNN at
+    batch 64 (8 filters 3x3 on 28x28), forward and both weight gradients: 0.39 ms against
+    0.50 ms; ``small_cifar``'s first convolution 2.4 ms against 2.9 ms (thread CPU time, NumPy
+    2.4, one thread).
     """
     return w2 if b is None else np.concatenate((w2, b[:, None]), axis=1)
 
@@ -364,9 +380,12 @@ class Conv2d(Function):
         f, _, kh, kw = w.shape
         ho, wo = output_size("conv2d", (h, wd), (kh, kw), stride, padding)
         x_pad = _pad(x, *padding)
-        cols = im2col(x_pad, (kh, kw), stride, ones=b is not None)  # [cols; 1] with a bias
+        ones = bias_in_product(b, n * c * kh * kw * ho * wo)
+        cols = im2col(x_pad, (kh, kw), stride, ones=ones)  # [cols; 1] when the bias rides along
         w2 = w.reshape(f, c * kh * kw)
-        y = np.matmul(with_bias(w2, b), cols)  # W2 cols[n] + b
+        y = np.matmul(with_bias(w2, b) if ones else w2, cols)  # W2 cols[n] (+ b)
+        if b is not None and not ones:
+            y += b[:, None]
         need_x, need_w = ctx.needs_input_grad[:2]
         ctx.save_for_backward(
             cols if need_w else None, w2 if need_x else None, x_pad.shape, w.shape, stride, padding
@@ -384,13 +403,14 @@ class Conv2d(Function):
             gx = col2im_of_product(w2.T, g, padded_shape, w_shape[2:], stride)
             if ph or pw:
                 gx = gx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
-        bias = len(need) == 3
+        need_b = len(need) == 3 and need[2]
+        k = math.prod(w_shape[1:])  # C*kh*kw: cols has one row more when the bias rode along
         if need[1]:
-            gwb = weight_grad(cols, g)  # dL/d[W2 | b]
-            gw = gwb[:, : gwb.shape[1] - bias].reshape(w_shape)
-            gb = gwb[:, -1] if bias and need[2] else None
-        elif bias and need[2]:
-            gb = channel_sum(g)  # sum_{n,p,q} dL/dy[n, f, p, q]
+            gwb = weight_grad(cols, g)  # dL/dW2, or dL/d[W2 | b]
+            gw = gwb[:, :k].reshape(w_shape)
+            gb = gwb[:, k] if need_b and gwb.shape[1] > k else None
+        if need_b and gb is None:
+            gb = g.sum(axis=(0, 2))  # sum_{n,p,q} dL/dy[n, f, p, q]
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
 

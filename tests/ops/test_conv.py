@@ -64,16 +64,20 @@ def test_conv2d(args, bias, data):
 
 
 @pytest.mark.parametrize("take_limit", [0, 10**9], ids=["strided-copy", "take"])
+@pytest.mark.parametrize("bias_row_min", [0, 10**9], ids=["bias-in-product", "bias-added"])
 @given(args=conv2d_args(), data=st.data())
-def test_conv2d_with_either_im2col(take_limit, args, data):
+def test_conv2d_with_either_im2col(take_limit, bias_row_min, args, data):
     """Both ways im2col gathers the windows, whichever the sizes would pick: the copy of a
     strided view (large inputs) and ``np.take`` with an index table (small ones), each with
-    the row of ones that carries the bias."""
+    and without the row of ones that carries the bias into the products."""
     x = data.draw(arrays(args["x_shape"]))
     w = data.draw(arrays(args["w_shape"]))
     b = data.draw(arrays(args["w_shape"][:1]))
     s, p = args["stride"], args["padding"]
-    with patch.object(conv, "_TAKE_LIMIT", take_limit):
+    with (
+        patch.object(conv, "_TAKE_LIMIT", take_limit),
+        patch.object(conv, "_BIAS_ROW_MIN", bias_row_min),
+    ):
         check_op(
             lambda x, w, b: minigrad.conv2d(x, w, b, stride=s, padding=p),
             lambda x, w, b: conv2d_loops(x, w, b, s, p),
@@ -83,8 +87,9 @@ def test_conv2d_with_either_im2col(take_limit, args, data):
         )
 
 
+@pytest.mark.parametrize("bias_row_min", [0, 10**9], ids=["bias-in-product", "bias-added"])
 @pytest.mark.parametrize("needs", ["x", "w", "b", "xb", "wb"])
-def test_conv2d_gradients_of_any_subset_of_its_inputs(needs):
+def test_conv2d_gradients_of_any_subset_of_its_inputs(needs, bias_row_min):
     """Each gradient is the same whichever others are asked for (the bias's gradient comes
     from the weight's product when the weight needs one, from a sum of dL/dy otherwise)."""
     rng = np.random.default_rng(0)
@@ -97,7 +102,9 @@ def test_conv2d_gradients_of_any_subset_of_its_inputs(needs):
 
     def grads(which):
         ts = {k: minigrad.Tensor(a, requires_grad=k in which) for k, a in arrays_.items()}
-        minigrad.conv2d(ts["x"], ts["w"], ts["b"], stride=(2, 1), padding=(0, 1)).backward(upstream)
+        with patch.object(conv, "_BIAS_ROW_MIN", bias_row_min):
+            y = minigrad.conv2d(ts["x"], ts["w"], ts["b"], stride=(2, 1), padding=(0, 1))
+        y.backward(upstream)
         return {k: t.grad for k, t in ts.items() if k in which}
 
     every = grads("xwb")
