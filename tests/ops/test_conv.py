@@ -203,10 +203,11 @@ def test_avg_pool2d_padding_is_at_most_half_the_kernel():
 
 @pytest.mark.parametrize("take_limit", [0, 10**9], ids=["strided-copy", "take"])
 def test_conv2d_and_max_pool2d_of_an_empty_batch(take_limit):
-    """No images: empty outputs, zero weight and bias gradients, in every kernel."""
+    """No images: empty outputs, zero weight and bias gradients, in every kernel (the bias
+    in the products included)."""
     w = minigrad.Tensor(np.ones((2, 3, 3, 3)), requires_grad=True)
     b = minigrad.Tensor(np.ones(2), requires_grad=True)
-    with patch.object(conv, "_TAKE_LIMIT", take_limit):
+    with patch.object(conv, "_TAKE_LIMIT", take_limit), patch.object(conv, "_BIAS_ROW_MIN", 0):
         y = minigrad.conv2d(np.zeros((0, 3, 16, 16)), w, b, padding=1)
     y.backward(np.zeros(y.shape))
     assert y.shape == (0, 2, 16, 16)
