@@ -56,6 +56,7 @@ from bench.reference import (
     max_pool2d_backward,
     max_pool2d_forward,
 )
+from bench.tape import TapeCNN
 from bench.timing import Stat, interleave, ratio
 
 __all__ = ["main", "run"]
@@ -125,6 +126,7 @@ def load_data(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
 def _cnn_contenders(params: CNNParams, with_torch: bool) -> dict[str, Any]:
     systems: dict[str, Any] = {
         "numpy": NumpyCNN(params, LR),
+        "tape": TapeCNN(params, LR),
         "minigrad": MinigradCNN(params, LR),
         "minigrad-ops": MinigradOpsCNN(params, LR),
         "minigrad-doc": MinigradDocCNN(params, LR),
@@ -294,6 +296,7 @@ def bench_cnn(
             "step_us": {n: _row(stats, n, 1e6) for n in stats},
             "vs_numpy": {n: ratio(stats, n, "numpy") for n in stats if n != "numpy"},
         }
+        out[label]["minigrad_vs_tape"] = ratio(stats, "minigrad", "tape")
         if "torch" in stats:
             out[label]["minigrad_vs_torch"] = ratio(stats, "minigrad", "torch")
     # One forward+backward of a batch of 64 (no update), and its peak memory.
@@ -734,6 +737,11 @@ def print_report(results: dict[str, Any]) -> None:
                 f"  {name:<14}{ps['samples_per_s'][name]:>14,.0f}{vs1:>22}"
                 f"{b64['samples_per_s'][name]:>12,.0f}{vs64:>22}"
             )
+        p(
+            "  minigrad vs the bare tape (what its checks and guarantees cost): "
+            f"per sample {_fmt_ratio(cnn['per_sample']['minigrad_vs_tape'])}, "
+            f"batch 64 {_fmt_ratio(cnn['batch64']['minigrad_vs_tape'])}"
+        )
         fb = cnn["fwd_bwd_batch64"]
         p(
             "  forward+backward of one batch of 64: "

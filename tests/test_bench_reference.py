@@ -10,10 +10,11 @@ import pytest
 import minigrad
 from bench.contenders import MinigradCNN, MinigradOpsCNN, NumpyCNN
 from bench.reference import conv2d_backward, conv2d_forward, init_cnn
+from bench.tape import TapeCNN
 
 
 @pytest.mark.parametrize("batch", [1, 5])
-@pytest.mark.parametrize("system", [MinigradCNN, MinigradOpsCNN])
+@pytest.mark.parametrize("system", [MinigradCNN, MinigradOpsCNN, TapeCNN])
 def test_cnn_loss_and_gradients_match_minigrad(system, batch):
     rng = np.random.default_rng(batch)
     params = init_cnn(rng, dtype=np.float64)
@@ -30,13 +31,14 @@ def test_sgd_steps_match_minigrad():
     rng = np.random.default_rng(7)
     params = init_cnn(rng, size=12, dtype=np.float64)
     x, t = rng.random((6, 1, 12, 12)), rng.integers(0, 10, 6)
-    ref, mg = NumpyCNN(params, 0.05), MinigradCNN(params, 0.05)
+    ref, mg, tape = NumpyCNN(params, 0.05), MinigradCNN(params, 0.05), TapeCNN(params, 0.05)
     for i in range(6):
-        assert mg.step(x[i : i + 1], t[i : i + 1]) == pytest.approx(
-            ref.step(x[i : i + 1], t[i : i + 1]), rel=1e-12
-        )
-    for p, r in zip(mg.model.parameters(), ref.params.arrays(), strict=True):
+        want = ref.step(x[i : i + 1], t[i : i + 1])
+        assert mg.step(x[i : i + 1], t[i : i + 1]) == pytest.approx(want, rel=1e-12)
+        assert tape.step(x[i : i + 1], t[i : i + 1]) == pytest.approx(want, rel=1e-12)
+    for p, q, r in zip(mg.model.parameters(), tape.params, ref.params.arrays(), strict=True):
         np.testing.assert_allclose(p.data, r, rtol=1e-12)
+        np.testing.assert_allclose(q.data, r, rtol=1e-12)
 
 
 # Both sides of im2col's size switch (np.take for small inputs, sliding windows for large).
