@@ -20,9 +20,9 @@ filters flattened to (F, C*kh*kw). The VJP follows from that product:
 * ``dL/dcols[n] = W2^T @ dL/dy[n]``, and *col2im* adds each column entry back to the
   pixel it was gathered from (a loop over the kh*kw kernel offsets, never over pixels).
 
-With a bias the columns end with a row of ones and ``W2`` with the column ``b``:
-``y[n] = [W2 | b] @ [cols[n]; 1]``, so one product gives ``dL/dW2`` and, as its last column,
-``dL/db``.
+For a batch, the bias rides in the products: the columns end with a row of ones and ``W2``
+with the column ``b``, ``y[n] = [W2 | b] @ [cols[n]; 1]``, so one product gives ``dL/dW2`` and,
+as its last column, ``dL/db`` (:func:`bias_in_product`).
 """
 
 from __future__ import annotations
