@@ -58,11 +58,13 @@ def set_clock(fn: Callable[[], float]) -> None:
     clock = fn
 
 
-def _timed(run: Runner, k: int) -> float:
+def _timed(run: Runner, k: int, warmup: int = 0) -> float:
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()  # as timeit does: a collection landing in one contender's turn is noise
     try:
+        if warmup:
+            run(warmup)  # not timed: brings this contender's memory back into the caches
         start = clock()
         run(k)
         return (clock() - start) / k
@@ -71,8 +73,14 @@ def _timed(run: Runner, k: int) -> float:
             gc.enable()
 
 
-def interleave(contenders: Mapping[str, Runner], k: int, rounds: int) -> dict[str, Stat]:
-    """Seconds per iteration of each contender: ``rounds`` interleaved rounds of ``k`` each."""
+def interleave(
+    contenders: Mapping[str, Runner], k: int, rounds: int, warmup: int = 0
+) -> dict[str, Stat]:
+    """Seconds per iteration of each contender: ``rounds`` interleaved rounds of ``k`` each.
+
+    With ``warmup``, each turn first runs that many iterations untimed, so that the timed ones
+    find the contender's own data in the caches, not the previous contender's.
+    """
     names = list(contenders)
     for name in names:  # warm up: caches, index tables, lazy imports
         contenders[name](max(1, k // 10))
@@ -80,7 +88,7 @@ def interleave(contenders: Mapping[str, Runner], k: int, rounds: int) -> dict[st
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            samples[name].append(_timed(contenders[name], k))
+            samples[name].append(_timed(contenders[name], k, warmup))
     return {name: Stat(s) for name, s in samples.items()}
 
 
