@@ -27,7 +27,6 @@ as its last column, ``dL/db`` (:func:`bias_in_product`).
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -388,13 +387,19 @@ class Conv2d(Function):
             y += b[:, None]
         need_x, need_w = ctx.needs_input_grad[:2]
         ctx.save_for_backward(
-            cols if need_w else None, w2 if need_x else None, x_pad.shape, w.shape, stride, padding
+            cols if need_w else None,
+            w2 if need_x else None,
+            x_pad.shape,
+            w.shape,
+            stride,
+            padding,
+            ones,
         )
         return y.reshape(n, f, ho, wo)
 
     @staticmethod
     def backward(ctx: Node, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        cols, w2, padded_shape, w_shape, stride, (ph, pw) = ctx.saved_tensors
+        cols, w2, padded_shape, w_shape, stride, (ph, pw), ones = ctx.saved_tensors
         need = ctx.needs_input_grad
         n, f = grad.shape[:2]
         g = grad.reshape(n, f, grad.shape[2] * grad.shape[3])  # not -1: n may be 0
@@ -404,11 +409,10 @@ class Conv2d(Function):
             if ph or pw:
                 gx = gx[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
         need_b = len(need) == 3 and need[2]
-        k = math.prod(w_shape[1:])  # C*kh*kw: cols has one row more when the bias rode along
         if need[1]:
-            gwb = weight_grad(cols, g)  # dL/dW2, or dL/d[W2 | b]
-            gw = gwb[:, :k].reshape(w_shape)
-            gb = gwb[:, k] if need_b and gwb.shape[1] > k else None
+            gwb = weight_grad(cols, g)  # dL/dW2, or dL/d[W2 | b] when the bias rode along
+            gw = (gwb[:, :-1] if ones else gwb).reshape(w_shape)
+            gb = gwb[:, -1] if ones and need_b else None
         if need_b and gb is None:
             gb = g.sum(axis=(0, 2))  # sum_{n,p,q} dL/dy[n, f, p, q]
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
