@@ -40,14 +40,18 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for the VJPs of the matrix products.
 
     Speed case: when the shared dimension has length 1 (the weight gradient of one sample, an
-    outer product), broadcasting ``a * b`` computes the same array without BLAS. For (5408, 1)
-    by (1, 10) float32 operands (one 28x28 sample of the design document's CNN) it takes 5 us
-    against 15 us for ``np.dot`` and 63 us for ``np.matmul`` (thread CPU time, NumPy 2.4);
-    end to end a per-sample SGD step is 1.4x faster than with ``np.matmul`` (bench,
-    interleaved rounds with and without), and about 6% faster than with ``np.dot`` (10 us of
-    a 160 us step). For the 8x8 digits' (288, 1) by (1, 10) all three take 1-4 us.
+    outer product), ``np.matmul`` takes a slow loop: 60 us for (10, 1) by (1, 5408) float32
+    operands and as long for (5408, 1) by (1, 10) (one 28x28 sample of the design document's
+    CNN, in ``linear``'s (out, in) layout and in the document's (in, out) one). Broadcasting
+    ``a * b`` takes 5 us when the result's rows are long (the first), but 44 us when they are
+    10 floats each (the second); there ``np.dot`` (BLAS) takes 20 us. Thread CPU time, NumPy
+    2.4, timeit on a 2-core machine shared with other work. End to end, a per-sample SGD step
+    is 1.4x faster than with ``np.matmul`` in the (out, in) layout, and the document's raw-op
+    CNN 1.2x faster with ``np.dot`` than with broadcasting in its layout (bench).
     """
     if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
+        if a.ndim == b.ndim == 2 and b.shape[1] < a.shape[0]:
+            return np.dot(a, b)
         return a * b
     return np.matmul(a, b)
 
