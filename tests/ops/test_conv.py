@@ -1,11 +1,14 @@
 """conv2d and max_pool2d against direct loop implementations, and their VJPs."""
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad
+from minigrad.ops import conv
 from minigrad.testing import arrays, check_op, conv2d_args, distinct_arrays, pool2d_args
 
 
@@ -60,11 +63,71 @@ def test_conv2d(args, bias, data):
         )
 
 
+@pytest.mark.parametrize("take_limit", [0, 10**9], ids=["strided-copy", "take"])
+@pytest.mark.parametrize("bias_row_min", [0, 10**9], ids=["bias-in-product", "bias-added"])
+@given(args=conv2d_args(), data=st.data())
+def test_conv2d_with_either_im2col(take_limit, bias_row_min, args, data):
+    """Both ways im2col gathers the windows, whichever the sizes would pick: the copy of a
+    strided view (large inputs) and ``np.take`` with an index table (small ones), each with
+    and without the row of ones that carries the bias into the products."""
+    x = data.draw(arrays(args["x_shape"]))
+    w = data.draw(arrays(args["w_shape"]))
+    b = data.draw(arrays(args["w_shape"][:1]))
+    s, p = args["stride"], args["padding"]
+    with (
+        patch.object(conv, "_TAKE_LIMIT", take_limit),
+        patch.object(conv, "_BIAS_ROW_MIN", bias_row_min),
+    ):
+        check_op(
+            lambda x, w, b: minigrad.conv2d(x, w, b, stride=s, padding=p),
+            lambda x, w, b: conv2d_loops(x, w, b, s, p),
+            x,
+            w,
+            b,
+        )
+
+
+@pytest.mark.parametrize("bias_row_min", [0, 10**9], ids=["bias-in-product", "bias-added"])
+@pytest.mark.parametrize("needs", ["x", "w", "b", "xb", "wb"])
+def test_conv2d_gradients_of_any_subset_of_its_inputs(needs, bias_row_min):
+    """Each gradient is the same whichever others are asked for (the bias's gradient comes
+    from the weight's product when the weight needs one, from a sum of dL/dy otherwise)."""
+    rng = np.random.default_rng(0)
+    arrays_ = {
+        "x": rng.standard_normal((2, 3, 6, 5)),
+        "w": rng.standard_normal((4, 3, 3, 2)),
+        "b": rng.standard_normal(4),
+    }
+    upstream = rng.standard_normal((2, 4, 2, 6))
+
+    def grads(which):
+        ts = {k: minigrad.Tensor(a, requires_grad=k in which) for k, a in arrays_.items()}
+        with patch.object(conv, "_BIAS_ROW_MIN", bias_row_min):
+            y = minigrad.conv2d(ts["x"], ts["w"], ts["b"], stride=(2, 1), padding=(0, 1))
+        y.backward(upstream)
+        return {k: t.grad for k, t in ts.items() if k in which}
+
+    every = grads("xwb")
+    for k, got in grads(needs).items():
+        np.testing.assert_allclose(got, every[k], rtol=1e-12, atol=1e-12)
+
+
 @given(args=pool2d_args(), data=st.data())
 def test_max_pool2d(args, data):
     x = data.draw(distinct_arrays(args["x_shape"]))
     k, s = args["kernel_size"], args["stride"]
     check_op(lambda t: minigrad.max_pool2d(t, k, s), lambda a: max_pool_loops(a, k, s), x)
+
+
+@pytest.mark.parametrize("min_width", [1, 10**9], ids=["nchw", "pixels-last"])
+@given(args=pool2d_args(), data=st.data())
+def test_max_pool2d_in_both_layouts(min_width, args, data):
+    """Both kernels of max_pool2d, whichever the sizes would pick: NCHW for disjoint windows
+    (at every width), pixels-last for all."""
+    x = data.draw(distinct_arrays(args["x_shape"]))
+    k, s = args["kernel_size"], args["stride"]
+    with patch.object(conv, "_NCHW_POOL_MIN_WIDTH", min_width):
+        check_op(lambda t: minigrad.max_pool2d(t, k, s), lambda a: max_pool_loops(a, k, s), x)
 
 
 def test_max_pool_gradient_goes_to_the_maximum_only():
@@ -136,3 +199,21 @@ def test_avg_pool2d_padding_is_at_most_half_the_kernel():
         minigrad.ArgumentRangeError, match="avg_pool2d: padding must be at most half"
     ):
         minigrad.avg_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2)
+
+
+@pytest.mark.parametrize("take_limit", [0, 10**9], ids=["strided-copy", "take"])
+def test_conv2d_and_max_pool2d_of_an_empty_batch(take_limit):
+    """No images: empty outputs, zero weight and bias gradients, in every kernel (the bias
+    in the products included)."""
+    w = minigrad.Tensor(np.ones((2, 3, 3, 3)), requires_grad=True)
+    b = minigrad.Tensor(np.ones(2), requires_grad=True)
+    with patch.object(conv, "_TAKE_LIMIT", take_limit), patch.object(conv, "_BIAS_ROW_MIN", 0):
+        y = minigrad.conv2d(np.zeros((0, 3, 16, 16)), w, b, padding=1)
+    y.backward(np.zeros(y.shape))
+    assert y.shape == (0, 2, 16, 16)
+    np.testing.assert_array_equal(w.grad, np.zeros(w.shape))
+    np.testing.assert_array_equal(b.grad, np.zeros(2))
+    for kernel, out in ((2, 8), (3, 7)):  # disjoint windows in NCHW, overlapping pixels-last
+        x = minigrad.Tensor(np.zeros((0, 3, 16, 16)), requires_grad=True)
+        minigrad.max_pool2d(x, kernel, 2).backward(np.zeros((0, 3, out, out)))
+        assert x.grad.shape == (0, 3, 16, 16)

@@ -210,3 +210,13 @@ def test_a_missing_weight_or_bias_is_one_or_zero():
     assert w.grad.shape == (2,)
     shifted = minigrad.batch_norm(x, None, None, bias=np.array([1.0, -1.0]), training=True)
     np.testing.assert_allclose(shifted.data, plain + np.array([1.0, -1.0]))
+
+
+def test_batch_norm_of_an_empty_batch_in_evaluation():
+    """No samples: an empty output and an empty gradient, as for any other op."""
+    x = minigrad.Tensor(np.zeros((0, 3, 4, 4)), requires_grad=True)
+    gamma = minigrad.Tensor(np.ones(3), requires_grad=True)
+    y = minigrad.batch_norm(x, np.zeros(3), np.ones(3), gamma, np.zeros(3), training=False)
+    y.backward(np.zeros(y.shape))
+    assert y.shape == x.grad.shape == (0, 3, 4, 4)
+    np.testing.assert_array_equal(gamma.grad, np.zeros(3))
