@@ -44,10 +44,10 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     operands and as long for (5408, 1) by (1, 10) (one 28x28 sample of the design document's
     CNN, in ``linear``'s (out, in) layout and in the document's (in, out) one). Broadcasting
     ``a * b`` takes 5 us when the result's rows are long (the first), but 44 us when they are
-    10 floats each (the second); there ``np.dot`` (BLAS) takes 20 us. Thread CPU time, NumPy
-    2.4, timeit on a 2-core machine shared with other work. End to end, a per-sample SGD step
+    10 floats each (the second); there ``np.dot`` (BLAS) takes 20 us (timeit, NumPy
+    2.4, a 2-core machine shared with other work). End to end, a per-sample SGD step
     is 1.4x faster than with ``np.matmul`` in the (out, in) layout, and the document's raw-op
-    CNN went from 0.29x to 0.34x of NumPy per sample with ``np.dot`` in its layout (bench).
+    CNN went from 0.27x-0.29x to 0.32x of NumPy per sample with ``np.dot`` in its layout (bench).
     """
     if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
         if a.ndim == b.ndim == 2 and b.shape[1] < a.shape[0]:
