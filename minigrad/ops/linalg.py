@@ -53,7 +53,7 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     15 us for (10, 1) by (1, 5408)); below that it is 1.5-2.5x slower. ``_LONG_ROWS`` keeps a
     margin above that step. Timeit, NumPy 2.4, one BLAS thread, a 2-core machine shared with
     other work. End to end, a per-sample SGD step of the seed CNN is 1.4x faster than with
-    ``np.matmul``, and the document's raw-op CNN went from 0.27x-0.29x to 0.32x of NumPy per
+    ``np.matmul``, and the document's raw-op CNN went from 0.27x-0.29x to 0.32x-0.34x of NumPy per
     sample with ``np.dot`` in its layout (bench).
     """
     if a.ndim == b.ndim == 2 and a.shape[1] == 1 and b.shape[1] < _LONG_ROWS:
