@@ -36,17 +36,28 @@ def check_same_dtype(op: str, *arrays: np.ndarray | None) -> None:
         )
 
 
+_LONG_ROWS = 4096  # elements per row of an outer product from which broadcasting wins; see product
+
+
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for the VJPs of the matrix products.
 
     Speed case: when the shared dimension has length 1 (the weight gradient of one sample, an
-    outer product), broadcasting ``a * b`` computes the same array without BLAS. For (5408, 1)
-    by (1, 10) float32 operands (one 28x28 sample of the design document's CNN) it takes 5 us
-    against 15 us for ``np.dot`` and 63 us for ``np.matmul`` (thread CPU time, NumPy 2.4);
-    end to end a per-sample SGD step is 1.4x faster than with ``np.matmul`` (bench,
-    interleaved rounds with and without), and about 6% faster than with ``np.dot`` (10 us of
-    a 160 us step). For the 8x8 digits' (288, 1) by (1, 10) all three take 1-4 us.
+    outer product), ``np.matmul`` takes a slow loop (60 us for (10, 1) by (1, 5408) float32
+    operands, one 28x28 sample of the design document's CNN, and as long for (5408, 1) by
+    (1, 10), the same in the document's (in, out) layout). ``np.dot`` (BLAS) is the fastest
+    way for most shapes: 1.9 us against 4.4 us by broadcasting for (84, 1) by (1, 120),
+    10.7 us against 15.9 us for (120, 1) by (1, 400) (LeNet-5's dense layers), 20 us against
+    44 us for (5408, 1) by (1, 10). Broadcasting ``a * b`` wins when the result's rows are
+    long: from about 2,750 elements per row NumPy's loop runs 3x faster than BLAS (5 us against
+    15 us for (10, 1) by (1, 5408)); below that it is 1.5-2.5x slower. ``_LONG_ROWS`` keeps a
+    margin above that step. Timeit, NumPy 2.4, one BLAS thread, a 2-core machine shared with
+    other work. End to end, a per-sample SGD step of the seed CNN is 1.4x faster than with
+    ``np.matmul``, and the document's raw-op CNN went from 0.27x-0.29x to 0.32x-0.34x of NumPy per
+    sample with ``np.dot`` in its layout (bench).
     """
+    if a.ndim == b.ndim == 2 and a.shape[1] == 1 and b.shape[1] < _LONG_ROWS:
+        return np.dot(a, b)
     if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
         return a * b
     return np.matmul(a, b)

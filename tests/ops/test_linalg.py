@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad
+from minigrad.ops.linalg import product
 from minigrad.testing import arrays, check_op
 
 
@@ -77,3 +78,20 @@ def test_matrix_products_refuse_mixed_dtypes(call):
         minigrad.DTypeError, match=r"expected inputs of one dtype, got \(float64, float32\)"
     ):
         call(x, w)
+
+
+@given(
+    data=st.data(),
+    shapes=st.sampled_from(
+        [((7, 1), (1, 3)), ((2, 1), (1, 4100)), ((2, 5, 1), (2, 1, 3)), ((4, 2), (2, 3))]
+    ),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_product_of_the_vjps_is_the_matrix_product(data, shapes, dtype):
+    """Each path of the VJPs' product (outer products with long or short rows, batched, plain)
+    computes ``a @ b`` in the operands' dtype."""
+    a = data.draw(arrays(shapes[0], dtype=dtype))
+    b = data.draw(arrays(shapes[1], dtype=dtype))
+    got = product(a, b)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-6)
