@@ -187,8 +187,8 @@ class Function:
 
 
 def _tensors(inputs: tuple[Any, ...], op: str) -> tuple[Tensor, ...]:
-    """The inputs as tensors, constants lifted. All tensors is the common case: the tuple
-    itself, without building a new one (0.2 us less per op in the chain of 100 ``mul``)."""
+    """The inputs as tensors, constants lifted. Speed case, all tensors: the tuple itself, not
+    a new one (the chain of 100 ``mul``: 0.18 us, 2.6%, less per op; thread CPU time)."""
     for x in inputs:
         if not isinstance(x, Tensor):
             return tuple([Tensor._lift(x, op) for x in inputs])
