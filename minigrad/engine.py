@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from minigrad import anomaly
-from minigrad.errors import DTypeError, GraphError, IndexingError, MinigradError, ShapeError
+from minigrad.errors import GraphError, MinigradError, numpy_failure
 from minigrad.gradients import Gradients, fit_to_input, seed_gradient
 from minigrad.hooks import BackwardStep, recording, run_hooks
 from minigrad.modes import Mode, scope
@@ -170,7 +170,7 @@ class Function:
         except MinigradError:
             raise
         except (TypeError, ValueError, IndexError, ArithmeticError) as exc:
-            raise _forward_error(cls.name, parents, exc) from exc
+            raise numpy_failure(cls.name, arrays, exc) from exc
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         if watch:
@@ -216,21 +216,6 @@ def _validate(cls: type[Function], arrays: list[np.ndarray], attrs: dict[str, An
         if len(_checked) >= _CHECKED_MAX:
             _checked.clear()
         _checked[key] = None
-
-
-def _forward_error(op: str, parents: tuple[Tensor, ...], exc: Exception) -> MinigradError:
-    """The net under the ops' checks: no input ever surfaces as a bare NumPy message."""
-    shapes = ", ".join(str(p._data.shape) for p in parents)
-    dtypes = ", ".join(str(p._data.dtype) for p in parents)
-    error: type[MinigradError] = ShapeError
-    if isinstance(exc, (TypeError, ArithmeticError)):
-        error = DTypeError
-    elif isinstance(exc, IndexError):
-        error = IndexingError
-    return error(
-        f"{op}: cannot compute it for inputs of shapes {shapes} and dtypes {dtypes} "
-        f"({type(exc).__name__}: {exc})"
-    )
 
 
 # --------------------------------------------------------------------------- backward
