@@ -8,6 +8,12 @@ working, and each message names the op, what it expected and what it got.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
 __all__ = [
     "AnomalyError",
     "ArgumentError",
@@ -131,3 +137,21 @@ class GraphvizNotFoundError(MinigradError, RuntimeError):
 
     The message says how to install it; the DOT source is written next to the requested file.
     """
+
+
+def numpy_failure(op: str, arrays: Sequence[np.ndarray], exc: Exception) -> MinigradError:
+    """The net under the ops' checks: NumPy's failure inside ``op`` as a minigrad error that
+    names the op and the inputs' shapes and dtypes, so no input ever surfaces as a bare NumPy
+    message. A type or arithmetic failure is a DTypeError, an index an IndexingError, anything
+    else a ShapeError."""
+    shapes = ", ".join(str(a.shape) for a in arrays)
+    dtypes = ", ".join(str(a.dtype) for a in arrays)
+    error: type[MinigradError] = ShapeError
+    if isinstance(exc, (TypeError, ArithmeticError)):
+        error = DTypeError
+    elif isinstance(exc, IndexError):
+        error = IndexingError
+    return error(
+        f"{op}: cannot compute it for inputs of shapes {shapes} and dtypes {dtypes} "
+        f"({type(exc).__name__}: {exc})"
+    )
