@@ -211,16 +211,24 @@ def _linear(g: OnnxGraph, linear: Linear, name: str, x: str) -> str:
     return g.node("Add", [y, *bias], name) if bias else y
 
 
-def _max_pool2d(g: OnnxGraph, pool: MaxPool2d, name: str, x: str) -> str:
+def _pool(
+    g: OnnxGraph, op: str, pool: MaxPool2d | AvgPool2d, name: str, x: str, **extra: Any
+) -> str:
+    """An ONNX pooling node with the layer's window, stride and (symmetric) padding."""
     ph, pw = pool.padding
     return g.node(
-        "MaxPool",
+        op,
         [x],
         name,
         kernel_shape=list(pool.kernel_size),
         strides=list(pool.stride),
         pads=[ph, pw, ph, pw],
+        **extra,
     )
+
+
+def _max_pool2d(g: OnnxGraph, pool: MaxPool2d, name: str, x: str) -> str:
+    return _pool(g, "MaxPool", pool, name, x)
 
 
 def _relu(g: OnnxGraph, relu: ReLU, name: str, x: str) -> str:
@@ -266,16 +274,7 @@ def _concat(g: OnnxGraph, layer: Concat, name: str, *xs: str) -> str:
 
 
 def _avg_pool2d(g: OnnxGraph, pool: AvgPool2d, name: str, x: str) -> str:
-    ph, pw = pool.padding
-    return g.node(
-        "AveragePool",
-        [x],
-        name,
-        kernel_shape=list(pool.kernel_size),
-        strides=list(pool.stride),
-        pads=[ph, pw, ph, pw],
-        count_include_pad=1,
-    )
+    return _pool(g, "AveragePool", pool, name, x, count_include_pad=1)  # PyTorch's default
 
 
 def _batch_norm(g: OnnxGraph, bn: BatchNorm1d | BatchNorm2d, name: str, x: str) -> str:
